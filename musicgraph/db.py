@@ -1,0 +1,153 @@
+"""One Neo4j driver per process, and the few ways the code talks to it.
+
+Follows the driver's own advice: a driver is expensive and thread-safe, so each
+process opens one (``Database.open``) and closes it at exit; queries go through
+``execute_query`` (auto-retried, routed to readers for reads) or transaction
+functions (``execute_read`` / ``execute_write``), always with parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import GraphDatabase, RoutingControl
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+
+import cypher
+from musicgraph.config import Neo4jSettings
+from musicgraph.errors import DatabaseUnavailableError
+
+T = TypeVar("T")
+
+#: Driver errors that mean "the database isn't there right now".
+UNAVAILABLE = (ServiceUnavailable, SessionExpired, ConnectionError, OSError)
+
+
+class Database:
+    """A Neo4j driver plus the database name, with parameterised helpers.
+
+    Args:
+        settings: connection settings; ``Neo4jSettings.from_env()`` when omitted.
+    """
+
+    def __init__(self, settings: Neo4jSettings | None = None) -> None:
+        self.settings = settings or Neo4jSettings.from_env()
+        self.driver = GraphDatabase.driver(
+            self.settings.uri,
+            auth=(self.settings.user, self.settings.password),
+            # Fail fast when the server is down: the app answers 503 rather than hanging.
+            connection_acquisition_timeout=10.0,
+            connection_timeout=5.0,
+            max_transaction_retry_time=15.0,
+        )
+
+    @property
+    def database(self) -> str:
+        return self.settings.database
+
+    def close(self) -> None:
+        """Close the driver and its connection pool."""
+        self.driver.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def verify(self) -> None:
+        """Check that the server answers and the credentials work.
+
+        Raises:
+            DatabaseUnavailableError: naming the URI and what went wrong.
+        """
+        with translate_errors(self.settings.uri):
+            self.driver.verify_connectivity(database=self.database)
+
+    def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run the named read statement, routed to readers; return its records as dicts."""
+        with translate_errors(self.settings.uri):
+            records, _, _ = self.driver.execute_query(
+                cypher.load(name),
+                params,
+                database_=self.database,
+                routing_=RoutingControl.READ,
+            )
+        return [r.data() for r in records]
+
+    def write(self, name: str, **params: Any) -> neo4j.ResultSummary:
+        """Run the named write statement in its own (retried) transaction; return the summary."""
+        with translate_errors(self.settings.uri):
+            _, summary, _ = self.driver.execute_query(
+                cypher.load(name), params, database_=self.database
+            )
+        return summary
+
+    def run_auto(self, statement: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a statement in an auto-commit transaction.
+
+        Needed for ``CALL { ... } IN TRANSACTIONS`` and schema commands, which can't
+        run inside a transaction function.
+        """
+        with translate_errors(self.settings.uri):
+            with self.driver.session(database=self.database) as session:
+                return [r.data() for r in session.run(statement, params)]  # type: ignore[arg-type]
+
+    def read_tx(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work`` as a read transaction function (retried on transient errors)."""
+        with translate_errors(self.settings.uri):
+            with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                return session.execute_read(work)
+
+    def write_tx(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work`` as a write transaction function; it must be safe to retry."""
+        with translate_errors(self.settings.uri):
+            with self.driver.session(database=self.database) as session:
+                return session.execute_write(work)
+
+    def stream(self, name: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Stream the named read statement's records without holding them all in memory."""
+        with translate_errors(self.settings.uri):
+            with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                result = session.run(cypher.load(name), params)  # type: ignore[arg-type]
+                for record in result:
+                    yield record.data()
+
+
+@contextmanager
+def translate_errors(uri: str) -> Iterator[None]:
+    """Turn the driver's connection and auth errors into ``DatabaseUnavailableError``."""
+    try:
+        yield
+    except AuthError as exc:
+        raise DatabaseUnavailableError(
+            f"Neo4j at {uri} refused the credentials: check NEO4J_USER and NEO4J_PASSWORD",
+            str(exc),
+        ) from exc
+    except UNAVAILABLE as exc:
+        raise DatabaseUnavailableError(
+            f"Neo4j at {uri} can't be reached: is it running? (musicgraph neo4j status)",
+            str(exc),
+        ) from exc
+
+
+def reset_database(db: Database) -> None:
+    """Delete every node, relationship, constraint and index (tests and ``--fresh`` loads)."""
+    db.run_auto(cypher.load("admin/delete_all"))
+    for row in db.read("admin/list_constraints"):
+        db.run_auto(cypher.load("admin/drop_constraint"), name=row["name"])
+    for row in db.read("admin/list_indexes"):
+        if row["owningConstraint"] is None:
+            db.run_auto(cypher.load("admin/drop_index"), name=row["name"])
+
+
+def graph_counts(db: Database) -> dict[str, int]:
+    """``{"Song": n, ..., "SIMILAR": m, ...}``: nodes per label and relationships per type."""
+    return {row["name"]: int(row["count"]) for row in db.read("admin/counts")}

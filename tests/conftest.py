@@ -1,0 +1,66 @@
+"""Shared fixtures: a real Neo4j server for the tests, never a mock.
+
+The session starts its own local Neo4j instance (``musicgraph.neo4j_local``) in a
+temporary home on free ports, unless ``NEO4J_URI`` is set in the environment, in
+which case that server is used (and emptied: never point it at data you keep).
+Each test that takes ``db`` gets an empty database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from musicgraph.config import Neo4jSettings
+from musicgraph.db import Database, reset_database
+from musicgraph.neo4j_local import Instance, free_port
+
+TEST_PASSWORD = "musicgraph-test-pw"
+
+
+@pytest.fixture(scope="session")
+def neo4j_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jSettings]:
+    """Connection settings of the test server (started here unless NEO4J_URI is set)."""
+    if os.environ.get("NEO4J_URI"):
+        yield Neo4jSettings.from_env()
+        return
+    home = tmp_path_factory.mktemp("neo4j-test")
+    inst = Instance(home=home, bolt_port=free_port(), http_port=free_port())
+    inst.start(TEST_PASSWORD)
+    try:
+        yield Neo4jSettings(uri=inst.bolt_uri, user="neo4j", password=TEST_PASSWORD)
+    finally:
+        inst.stop()
+
+
+@pytest.fixture(scope="session")
+def database(neo4j_settings: Neo4jSettings) -> Iterator[Database]:
+    """One driver for the whole test session, as the app has one per process."""
+    with Database(neo4j_settings) as db:
+        yield db
+
+
+@pytest.fixture
+def db(database: Database) -> Database:
+    """An empty database: no nodes, relationships, constraints or indexes."""
+    reset_database(database)
+    return database
+
+
+@pytest.fixture
+def neo4j_env(neo4j_settings: Neo4jSettings, monkeypatch: pytest.MonkeyPatch) -> Neo4jSettings:
+    """Point NEO4J_* at the test server, for code that reads the environment (the CLI)."""
+    monkeypatch.setenv("NEO4J_URI", neo4j_settings.uri)
+    monkeypatch.setenv("NEO4J_USER", neo4j_settings.user)
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_settings.password)
+    monkeypatch.setenv("NEO4J_DATABASE", neo4j_settings.database)
+    return neo4j_settings
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The project's data folder (the bundled dataset)."""
+    return Path(__file__).resolve().parent.parent / "data"
