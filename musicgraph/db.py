@@ -65,7 +65,7 @@ class Database:
             DatabaseUnavailableError: naming the URI and what went wrong.
         """
         with translate_errors(self.settings.uri):
-            self.driver.verify_connectivity(database=self.database)
+            self.driver.verify_connectivity()
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run the named read statement, routed to readers; return its records as dicts."""

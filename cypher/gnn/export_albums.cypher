@@ -1,0 +1,1 @@
+MATCH (n:Album) RETURN n.id AS key

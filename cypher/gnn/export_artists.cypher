@@ -1,0 +1,1 @@
+MATCH (n:Artist) RETURN n.name AS key

@@ -1,0 +1,1 @@
+MATCH (n:Genre) RETURN n.name AS key

@@ -1,0 +1,1 @@
+MATCH (n:Playlist) RETURN n.id AS key

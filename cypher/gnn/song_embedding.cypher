@@ -1,0 +1,1 @@
+MATCH (s:Song {id: $id}) RETURN s.embedding AS embedding
