@@ -1,1 +1,0 @@
-MATCH (s:Song {id: $id}) RETURN s.embedding AS embedding
