@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from musicgraph.config import Neo4jSettings
 from musicgraph.db import Database, reset_database
 from musicgraph.neo4j_local import Instance, free_port
+from tests import appdata
+from tests.appdata import LoadedGraph
 
 TEST_PASSWORD = "musicgraph-test-pw"
 
@@ -64,3 +68,52 @@ def neo4j_env(neo4j_settings: Neo4jSettings, monkeypatch: pytest.MonkeyPatch) ->
 def data_dir() -> Path:
     """The project's data folder (the bundled dataset)."""
     return Path(__file__).resolve().parent.parent / "data"
+
+
+# --- web app (issue 4) --------------------------------------------------------------------
+@pytest.fixture
+def app(neo4j_settings: Neo4jSettings) -> Iterator[Flask]:
+    """The Flask app pointed at the test server (its driver closed afterwards)."""
+    from app import close_db, create_app
+
+    application = create_app({"TESTING": True, "NEO4J": neo4j_settings})
+    yield application
+    close_db(application)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner of ``app``."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="module")
+def loaded_graph(database: Database, tmp_path_factory: pytest.TempPathFactory) -> LoadedGraph:
+    """The small generated dataset (tests/appdata.py) loaded by the ETL, with embeddings.
+
+    Module-scoped: loaded once for a test module whose tests only read it (do not mix
+    with the ``db`` fixture in the same module: that one empties the database).
+    """
+    return appdata.load(database, tmp_path_factory.mktemp("app-data"))
+
+
+@pytest.fixture(scope="module")
+def loaded_app(loaded_graph: LoadedGraph, neo4j_settings: Neo4jSettings) -> Iterator[Flask]:
+    """The Flask app over ``loaded_graph``."""
+    from app import close_db, create_app
+
+    application = create_app({"TESTING": True, "NEO4J": neo4j_settings})
+    yield application
+    close_db(application)
+
+
+@pytest.fixture
+def loaded_client(loaded_app: Flask) -> FlaskClient:
+    """A test client of ``loaded_app``."""
+    return loaded_app.test_client()
