@@ -1,0 +1,134 @@
+"""The MusicGraph web app: ``create_app()`` builds it (Flask's application factory).
+
+Configuration comes from the defaults below, then ``MUSICGRAPH_*`` environment
+variables (``app.config.from_prefixed_env``), then ``test_config``. Neo4j settings come
+from ``NEO4J_*`` (``Neo4jSettings.from_env``) unless ``test_config["NEO4J"]`` gives them.
+
+One Neo4j driver per process: created on first use (so a gunicorn worker opens its own
+after the fork), kept in ``app.extensions["musicgraph_db"]`` and closed at exit. The
+driver reconnects by itself, so the app recovers when Neo4j comes back.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+from neo4j import GraphDatabase
+from werkzeug.exceptions import HTTPException
+
+from musicgraph.config import Neo4jSettings
+from musicgraph.db import Database
+from musicgraph.errors import DatabaseUnavailableError, MusicGraphError
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds a query may be retried while Neo4j is away before the app answers 503.
+    # The library default (15 s) suits batch jobs, not a person waiting for a page.
+    "NEO4J_RETRY_SECONDS": 3.0,
+    # Recommendations on the song page (and in its graph).
+    "PAGE_RECOMMENDATIONS": 10,
+    "POPULAR_SONGS": 12,
+    "JSON_SORT_KEYS": False,
+}
+
+_lock = threading.Lock()
+
+
+class AppDatabase(Database):
+    """The shared ``Database`` with web-friendly driver timeouts.
+
+    Same driver settings as ``Database`` except the transaction retry time, which a web
+    request can't afford to spend waiting for a server that is down.
+    """
+
+    def __init__(self, settings: Neo4jSettings, retry_seconds: float) -> None:  # noqa: D107
+        self.settings = settings
+        self.driver = GraphDatabase.driver(
+            settings.uri, auth=(settings.user, settings.password),
+            connection_acquisition_timeout=10.0, connection_timeout=5.0,
+            max_transaction_retry_time=retry_seconds,
+        )
+
+
+def get_db() -> Database:
+    """This process's database handle for the current app, created on first use."""
+    app = current_app
+    db = app.extensions.get("musicgraph_db")
+    if db is None:
+        with _lock:
+            db = app.extensions.get("musicgraph_db")
+            if db is None:
+                db = AppDatabase(app.config["NEO4J"], float(app.config["NEO4J_RETRY_SECONDS"]))
+                app.extensions["musicgraph_db"] = db
+                atexit.register(db.close)
+    return db
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app.
+
+    Args:
+        test_config: settings that override the defaults and the environment (tests);
+            ``NEO4J`` may hold a :class:`Neo4jSettings`.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("MUSICGRAPH")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config.setdefault("NEO4J", Neo4jSettings.from_env())
+    app.json.sort_keys = bool(app.config["JSON_SORT_KEYS"])  # type: ignore[attr-defined]
+
+    from app import api, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    _register_errors(app)
+    return app
+
+
+def close_db(app: Flask) -> None:
+    """Close the app's driver now (tests; processes rely on the atexit hook)."""
+    db = app.extensions.pop("musicgraph_db", None)
+    if db is not None:
+        atexit.unregister(db.close)
+        db.close()
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _register_errors(app: Flask) -> None:
+    """One place mapping errors to answers: JSON under /api, HTML pages elsewhere."""
+
+    def answer(status: int, error: str, detail: str | None, extra: dict[str, Any] | None = None):
+        if _wants_json():
+            body: dict[str, Any] = {"error": error, "detail": detail}
+            body.update(extra or {})
+            return jsonify(body), status
+        template = {404: "404.html", 503: "503.html"}.get(status, "error.html")
+        return render_template(template, status=status, error=error, detail=detail), status
+
+    @app.errorhandler(MusicGraphError)
+    def musicgraph_error(exc: MusicGraphError):
+        status = exc.http_status
+        if isinstance(exc, DatabaseUnavailableError):
+            status = 503
+        extra = {"status": exc.status} if hasattr(exc, "status") else None
+        if status >= 500 and not isinstance(exc, DatabaseUnavailableError):
+            app.logger.error("%s: %s", exc.message, exc.detail)
+        return answer(status, exc.message, exc.detail, extra)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return answer(exc.code or 500, exc.name, exc.description)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        # A bug: log the traceback for the operator, never show it to the client.
+        app.logger.exception("unhandled error on %s", request.path)
+        return answer(500, "Internal Server Error", "an unexpected error occurred; see the server log")

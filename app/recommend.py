@@ -1,0 +1,424 @@
+"""The served ranking, explanation and search logic: one module, called by the views.
+
+Views only parse, call and serialise; an offline evaluation calls these same functions
+(with ``candidates`` to restrict the ranking to a held-out set), so what is measured is
+what is served.
+
+Recommendation, in three read queries inside one read transaction:
+
+1. Candidates: the ``song_embedding`` vector index queried with the mean of the seeds'
+   embeddings (``recommend/candidates``), or, with a candidate filter, the exact cosine
+   over just those songs (``recommend/candidates_within``).
+2. Hybrid re-ranking in Cypher (``recommend/score``)::
+
+       score    = 0.75 * sim + 0.25 * evidence
+       evidence = 0.30 * shared artist + 0.15 * same album + 0.20 * best SIMILAR score
+                + 0.15 * shared playlist + 0.12 * shared subgenre + 0.08 * shared genre
+
+   ``sim`` is the index's cosine score (1+cos)/2. The embedding dominates (it already
+   encodes the graph); the evidence term breaks near-ties towards songs a person can see
+   are related. Every term lies in [0, 1], so the score does too.
+3. Paths (``recommend/paths``, one batched query for all results): the most informative
+   real path of at most 4 hops from a seed: shared artist > same album > SIMILAR chain >
+   shared playlist > shared subgenre > shared genre, then any shortest path
+   (``recommend/paths_fallback``). A candidate no real path explains is dropped in
+   favour of the next one, so every served recommendation carries its path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import ClientError
+
+import cypher
+from musicgraph.db import Database
+from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, NotFoundError
+
+#: Weights of the hybrid score (see the module docstring); passed to recommend/score.
+WEIGHTS: dict[str, float] = {
+    "embedding": 0.75, "graph": 0.25,
+    "artist": 0.30, "album": 0.15, "similar": 0.20, "playlist": 0.15, "subgenre": 0.12,
+    "genre": 0.08,
+}
+#: Bounds of the public parameters (the API answers 400 outside them).
+MAX_K = 100
+MAX_SEEDS = 100
+MAX_LIMIT = 100
+MAX_QUERY_CHARS = 200
+#: The vector index filters after its top-n, and a few candidates may lack a path:
+#: ask for this many times k (plus a margin) so k results survive.
+OVERFETCH = 3
+#: Paths listed by explain().
+EXPLAIN_PATHS = 10
+
+_LUCENE_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|])')
+_LUCENE_OPERATORS = {"AND", "OR", "NOT", "TO"}
+
+
+class NotReadyError(DatabaseUnavailableError):
+    """Neo4j answers but the app can't serve yet (index missing, no embeddings).
+
+    Attributes:
+        status: the health report, included in the 503 answer.
+    """
+
+    def __init__(self, message: str, status: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Recommendation:
+    """One recommended song with its score, reason and explanation path."""
+
+    song: dict[str, Any]
+    score: float
+    similarity: float
+    reason: str
+    path: dict[str, list[dict[str, Any]]]
+    shared: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's JSON shape."""
+        return {"song": self.song, "score": round(self.score, 6),
+                "similarity": round(self.similarity, 6), "reason": self.reason,
+                "path": self.path}
+
+
+# --- validation -------------------------------------------------------------------------
+def check_k(k: int) -> int:
+    """Return ``k`` if it lies in 1..MAX_K; raise InputError otherwise."""
+    if not 1 <= k <= MAX_K:
+        raise InputError(f"k must be between 1 and {MAX_K}", f"got {k}")
+    return k
+
+
+def check_seeds(seeds: Sequence[str]) -> list[str]:
+    """Deduplicate seed ids (order kept) and check there are 1..MAX_SEEDS of them."""
+    ids = list(dict.fromkeys(s.strip() for s in seeds if s and s.strip()))
+    if not ids:
+        raise InputError("give at least one seed song id")
+    if len(ids) > MAX_SEEDS:
+        raise InputError(f"at most {MAX_SEEDS} seed songs", f"got {len(ids)}")
+    if any(len(s) > 200 for s in ids):
+        raise InputError("a seed song id is too long")
+    return ids
+
+
+# --- songs ------------------------------------------------------------------------------
+def song_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """The short song shape used in lists: id, title, artist(s), album, popularity, year."""
+    artists = list(row.get("artists") or [])
+    return {"id": row["id"], "title": row.get("title"), "artist": ", ".join(artists) or None,
+            "artists": artists, "album": row.get("album"),
+            "popularity": row.get("popularity"), "release_year": row.get("release_year")}
+
+
+def get_song(db: Database, song_id: str) -> dict[str, Any]:
+    """The song with its artists, album, genres, playlists and audio features.
+
+    Raises:
+        NotFoundError: no song has this id.
+    """
+    rows = db.read("app/song", id=song_id)
+    if not rows:
+        raise NotFoundError(f"no song with id {song_id!r}")
+    row = rows[0]
+    song = {k: v for k, v in row["song"].items() if v is not None}
+    features = {k: song.pop(k) for k in list(song) if k not in
+                ("id", "title", "popularity", "release_date", "release_year")}
+    artists = list(row["artists"])
+    return {**song, "artist": ", ".join(artists) or None, "artists": artists,
+            "album": row["album"], "genres": row["genres"], "playlists": row["playlists"],
+            "features": features, "embedded": row["embedded"]}
+
+
+def songs_by_id(db: Database, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Summaries of the songs ``ids`` in the given order.
+
+    Raises:
+        NotFoundError: naming the ids that match no song.
+    """
+    rows = {r["id"]: r for r in db.read("app/songs", ids=list(ids))}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise NotFoundError(f"no song with id {missing[0]!r}" if len(missing) == 1
+                            else f"no songs with ids {', '.join(map(repr, missing[:10]))}")
+    return [{**song_summary(rows[i]), "embedded": rows[i]["embedded"]} for i in ids]
+
+
+def popular(db: Database, limit: int = 12) -> list[dict[str, Any]]:
+    """The most popular songs, for the home page."""
+    return [song_summary(r) for r in db.read("app/popular", limit=limit)]
+
+
+# --- search -----------------------------------------------------------------------------
+def lucene_query(text: str) -> str:
+    """Build a typo-tolerant Lucene query from user text.
+
+    Each whitespace-separated term has Lucene's special characters escaped (so user text
+    is never query syntax); terms of 4+ characters also match with edits (``~1``, or
+    ``~2`` from 8 characters: short words would match too much); an exact match is
+    boosted above a fuzzy one. Terms are OR-ed: the more terms a song matches, the higher
+    it scores.
+
+    Raises:
+        InputError: the text is empty, too long, or has nothing searchable.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise InputError("q must not be empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise InputError(f"q must be at most {MAX_QUERY_CHARS} characters",
+                         f"got {len(text)}")
+    clauses = []
+    for term in text.split():
+        # Lucene reads upper-case AND/OR/NOT as operators; the analyzer folds case anyway.
+        if term in _LUCENE_OPERATORS:
+            term = term.lower()
+        esc = _LUCENE_SPECIAL.sub(r"\\\1", term)
+        if not any(ch.isalnum() for ch in term):
+            continue  # the standard analyzer drops pure punctuation: nothing to match
+        if len(term) >= 4:
+            edits = 2 if len(term) >= 8 else 1
+            clauses.append(f"({esc}^2 OR {esc}~{edits})")
+        else:
+            clauses.append(esc)
+    if not clauses:
+        raise InputError("q has no letters or digits to search for")
+    return " OR ".join(clauses)
+
+
+def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Songs whose title or artist matches ``q``, forgiving small typos; best first.
+
+    Raises:
+        InputError: ``q`` is empty or too long, or ``limit`` is outside 1..MAX_LIMIT.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"limit must be between 1 and {MAX_LIMIT}", f"got {limit}")
+    query = lucene_query(q)
+    rows = db.read("app/search", q=query, limit=limit, fetch=max(50, 5 * limit))
+    return [{**song_summary(r), "score": round(float(r["score"]), 6)} for r in rows]
+
+
+# --- recommendations --------------------------------------------------------------------
+def recommend_for_song(db: Database, song_id: str, k: int = 10,
+                       candidates: Sequence[str] | None = None) -> tuple[dict[str, Any], list[Recommendation]]:
+    """The seed song and its top-``k`` recommendations, each with reason and path.
+
+    Args:
+        db: the database.
+        song_id: the seed song.
+        k: how many recommendations (1..MAX_K).
+        candidates: when given, only these song ids may be recommended (evaluation).
+
+    Raises:
+        InputError: bad ``k``. NotFoundError: unknown song.
+        ModelError: the song has no embedding yet.
+        DatabaseUnavailableError: Neo4j down, or the vector index missing.
+    """
+    seeds, recs = recommend_for_seeds(db, [song_id], k, candidates)
+    return seeds[0], recs
+
+
+def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
+                        candidates: Sequence[str] | None = None,
+                        ) -> tuple[list[dict[str, Any]], list[Recommendation]]:
+    """Songs that continue a set of seed songs (a playlist), seeds excluded.
+
+    Args:
+        db: the database.
+        seed_ids: the seed song ids (1..MAX_SEEDS).
+        k: how many recommendations (1..MAX_K).
+        candidates: when given, only these song ids may be recommended (evaluation).
+
+    Returns:
+        The seeds' summaries and the ranked recommendations.
+
+    Raises:
+        InputError, NotFoundError, ModelError, DatabaseUnavailableError: as
+        :func:`recommend_for_song`.
+    """
+    check_k(k)
+    ids = check_seeds(seed_ids)
+    seeds = songs_by_id(db, ids)
+    if not any(s["embedded"] for s in seeds):
+        raise ModelError("no embedding for the seed song(s) yet: run `musicgraph train`",
+                         ", ".join(ids[:10]))
+    fetch = OVERFETCH * k + 10
+    cand_list = list(dict.fromkeys(candidates)) if candidates is not None else None
+
+    def work(tx: neo4j.ManagedTransaction) -> list[Recommendation]:
+        if cand_list is None:
+            cands = tx.run(cypher.load("recommend/candidates"), seeds=ids, n=fetch + len(ids)).data()
+        else:
+            cands = tx.run(cypher.load("recommend/candidates_within"), seeds=ids,
+                           candidates=cand_list, n=fetch).data()
+        ranked = tx.run(cypher.load("recommend/score"), seeds=ids, cands=cands[:fetch],
+                        w=WEIGHTS, k=fetch).data()
+        return _attach_paths(tx, ids, ranked, k)
+
+    return seeds, _read(db, work)
+
+
+def _attach_paths(tx: neo4j.ManagedTransaction, seeds: list[str], ranked: list[dict[str, Any]],
+                  k: int) -> list[Recommendation]:
+    """Explain the ranked candidates in order until ``k`` have a path; drop the rest."""
+    out: list[Recommendation] = []
+    titles: dict[str, str] = {}
+    start = 0
+    while len(out) < k and start < len(ranked):
+        # One batch: the k still needed (usually all explained at the first try).
+        chunk = ranked[start:start + (k - len(out))]
+        start += len(chunk)
+        ids = [r["id"] for r in chunk]
+        paths = {p["id"]: p for p in tx.run(cypher.load("recommend/paths"), seeds=seeds,
+                                             ids=ids).data()}
+        missing = [i for i in ids if i not in paths]
+        if missing:
+            paths.update({p["id"]: p for p in tx.run(cypher.load("recommend/paths_fallback"),
+                                                     seeds=seeds, ids=missing).data()})
+        for row in chunk:
+            found = paths.get(row["id"])
+            if found is None:
+                continue
+            path = clean_path(found)
+            if len(seeds) > 1:
+                titles.setdefault(path["nodes"][0]["key"], path["nodes"][0]["name"] or "")
+            out.append(Recommendation(
+                song=song_summary(row), score=float(row["score"]), similarity=float(row["sim"]),
+                reason=reason_for(path, seed_title=titles.get(path["nodes"][0]["key"])),
+                path=path, shared=row["shared"]))
+    return out
+
+
+def _read(db: Database, work: Any) -> Any:
+    """Run ``work`` in a read transaction; a missing vector index is a 503, not a 500."""
+    try:
+        return db.read_tx(work)
+    except ClientError as exc:
+        if "song_embedding" in (exc.message or "") or "index" in (exc.message or "").lower():
+            raise DatabaseUnavailableError(
+                "the song_embedding vector index is missing: run `musicgraph train`",
+                exc.message) from exc
+        raise
+
+
+# --- paths and reasons ------------------------------------------------------------------
+def clean_path(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The API's path shape: nodes ``{key, label, name}``, relationships ``{type[, score]}``."""
+    rels = []
+    for r in row["relationships"]:
+        rel: dict[str, Any] = {"type": r["type"]}
+        if r["type"] == "SIMILAR" and r.get("score") is not None:
+            rel["score"] = round(float(r["score"]), 6)
+        rels.append(rel)
+    return {"nodes": [dict(n) for n in row["nodes"]], "relationships": rels}
+
+
+def reason_for(path: dict[str, list[dict[str, Any]]], seed_title: str | None = None) -> str:
+    """One line a person understands, read off the path.
+
+    Examples: "Also by Drake", "From the same album 'Scorpion'", "Sounds alike (92%
+    similar)", "Sounds alike (81% similar), 2 hops", "On the same playlist 'Pop Hits'",
+    "Also in the genre 'dance pop'". With several seeds, "like '<seed title>'" is added.
+    """
+    nodes, rels = path["nodes"], path["relationships"]
+    middle = nodes[1:-1]
+    types = {r["type"] for r in rels}
+    if types == {"SIMILAR"}:
+        product = 1.0
+        for r in rels:
+            product *= float(r.get("score", 1.0))
+        hops = len(rels)
+        text = f"Sounds alike ({round(100 * product)}% similar)"
+        if hops > 1:
+            text += f", {hops} hops"
+    elif len(middle) == 1 and middle[0]["label"] == "Artist":
+        text = f"Also by {middle[0]['name']}"
+    elif len(middle) == 1 and middle[0]["label"] == "Album":
+        text = f"From the same album '{middle[0]['name']}'"
+    elif len(middle) == 1 and middle[0]["label"] == "Playlist":
+        text = f"On the same playlist '{middle[0]['name']}'"
+    elif len(middle) == 1 and middle[0]["label"] == "Genre":
+        text = f"Also in the genre '{middle[0]['name']}'"
+    else:
+        via = [f"{n['label'].lower()} '{n['name']}'" for n in middle if n["label"] != "Song"]
+        songs = sum(1 for n in middle if n["label"] == "Song")
+        text = f"Connected in {len(rels)} hops"
+        if via:
+            text += " via " + ", ".join(via[:2])
+        if songs:
+            text += f" and {songs} other song{'s' if songs > 1 else ''}"
+    if seed_title:
+        text += f" (like '{seed_title}')"
+    return text
+
+
+def explain(db: Database, a: str, b: str) -> dict[str, Any]:
+    """The shortest real paths (at most 6 hops, at most EXPLAIN_PATHS) between two songs.
+
+    The first path is the most informative one (as for a recommendation, when one of at
+    most 4 hops exists), then the shortest paths over all relationship types.
+
+    Raises:
+        InputError: the two ids are the same or empty. NotFoundError: unknown id.
+    """
+    a, b = (a or "").strip(), (b or "").strip()
+    if not a or not b:
+        raise InputError("give two song ids: from and to")
+    if a == b:
+        raise InputError("from and to are the same song")
+    songs = songs_by_id(db, [a, b])
+
+    def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+        best = tx.run(cypher.load("recommend/paths"), seeds=[a], ids=[b]).data()
+        # "from" is a Python keyword: pass the parameters as a mapping.
+        rest = tx.run(cypher.load("app/explain"),
+                      {"from": a, "to": b, "limit": EXPLAIN_PATHS}).data()
+        return best + rest
+
+    paths: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for row in db.read_tx(work):
+        path = clean_path(row)
+        key = tuple((n["label"], n["key"]) for n in path["nodes"]) + tuple(
+            r["type"] for r in path["relationships"])
+        if key in seen:
+            continue
+        seen.add(key)
+        paths.append({**path, "reason": reason_for(path), "hops": len(path["relationships"])})
+    return {"from": {k: v for k, v in songs[0].items() if k != "embedded"},
+            "to": {k: v for k, v in songs[1].items() if k != "embedded"},
+            "paths": paths[:EXPLAIN_PATHS]}
+
+
+def health(db: Database) -> dict[str, Any]:
+    """Database and index status; raises DatabaseUnavailableError when not ready.
+
+    Raises:
+        DatabaseUnavailableError: Neo4j can't be reached, the vector index is missing or
+            not ONLINE, or no song has an embedding.
+    """
+    db.verify()  # fails at once when the server is down, without the driver's retries
+    indexes = {r["name"]: r for r in db.read("app/health_indexes")}
+    counts = db.read("app/health_counts")[0]
+    states = {name: (indexes[name]["state"] if name in indexes else "MISSING")
+              for name in ("song_embedding", "song_search")}
+    status: dict[str, Any] = {
+        "database": {"uri": db.settings.uri, "name": db.database, "songs": counts["songs"]},
+        "indexes": states,
+        "embeddings": bool(counts["embedded"]),
+    }
+    problems = [f"index {n} is {s}" for n, s in states.items() if s != "ONLINE"]
+    if not status["embeddings"]:
+        problems.append("no song has an embedding (run `musicgraph train`)")
+    if problems:
+        raise NotReadyError("the database is up but not ready: " + "; ".join(problems), status)
+    return {"status": "ok", **status}

@@ -1,0 +1,9 @@
+"""Production entry point: ``gunicorn -w 2 --threads 8 app.wsgi:app``.
+
+The app is built at import; each worker opens its Neo4j driver on its first request,
+after gunicorn forks it (drivers must not be shared across a fork).
+"""
+
+from app import create_app
+
+app = create_app()
