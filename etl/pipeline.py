@@ -181,6 +181,11 @@ def _load_rows(db: Database, reader: SongReader, rejects_fh: Any, report: EtlRep
     report.songs_in_file = len(song_ids)
 
 
+def _write_pairs(db: Database, statement: str, pairs: list[dict[str, Any]], build: str) -> None:
+    """One batch of SIMILAR edges in one retryable transaction."""
+    db.write_tx(lambda tx: tx.run(statement, pairs=pairs, build=build).consume())
+
+
 def build_similarity(db: Database, options: EtlOptions) -> similarity.GraphStats:
     """Standardise every song's features, store the scaler, and rebuild SIMILAR edges.
 
@@ -217,7 +222,7 @@ def build_similarity(db: Database, options: EtlOptions) -> similarity.GraphStats
                 for a, b, s in zip(edges.src[start:start + step], edges.dst[start:start + step],
                                    edges.score[start:start + step], strict=True)
             ]
-            db.write_tx(lambda tx, p=pairs: tx.run(statement, pairs=p, build=build).consume())
+            _write_pairs(db, statement, pairs, build)
             bar.update(len(pairs))
     db.run_auto(cypher.load("etl/delete_stale_similar"), build=build)
     db.write("etl/save_similarity_settings", k=options.knn_k, threshold=options.threshold,

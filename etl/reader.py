@@ -93,7 +93,7 @@ def parse_mapping(text: str | None) -> dict[str, str]:
     return mapping
 
 
-def open_text(path: Path) -> IO[str]:
+def open_text(path: Path) -> io.TextIOWrapper:
     """Open a CSV, gunzipping when the file starts with the gzip magic bytes.
 
     Raises:
@@ -114,7 +114,7 @@ def open_text(path: Path) -> IO[str]:
         raise InputError(f"{path}: the file is empty")
     gz = head == _GZIP_MAGIC
     _check_decodable(path, gz)
-    raw: IO[bytes] = gzip.open(path, "rb") if gz else open(path, "rb")
+    raw: IO[bytes] = gzip.open(path, "rb") if gz else open(path, "rb")  # type: ignore[assignment]
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
@@ -349,8 +349,9 @@ class SongReader:
 
     def bytes_read(self) -> int:
         """Bytes of the underlying (compressed) file read so far, for progress bars."""
-        raw = self._fh.buffer
-        inner = getattr(raw, "fileobj", None) or raw
+        raw: Any = self._fh.buffer
+        # A GzipFile's own position counts uncompressed bytes; its fileobj's, compressed ones.
+        inner: Any = getattr(raw, "fileobj", None) or raw
         try:
             return int(inner.tell())
         except (OSError, ValueError):

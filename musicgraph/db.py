@@ -94,7 +94,7 @@ class Database:
         """
         with translate_errors(self.settings.uri):
             with self.driver.session(database=self.database) as session:
-                return [r.data() for r in session.run(statement, params)]  # type: ignore[arg-type]
+                return [r.data() for r in session.run(statement, params)]
 
     def read_tx(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work`` as a read transaction function (retried on transient errors)."""
@@ -116,7 +116,7 @@ class Database:
             with self.driver.session(
                 database=self.database, default_access_mode=neo4j.READ_ACCESS
             ) as session:
-                result = session.run(cypher.load(name), params)  # type: ignore[arg-type]
+                result = session.run(cypher.load(name), params)
                 for record in result:
                     yield record.data()
 

@@ -1,0 +1,65 @@
+# MusicGraph: the two commands a newcomer needs are `make demo` and `make test`.
+# Both work on a fresh machine with Python 3.11, Java 17 and Maven: they create the
+# virtualenv, install the pinned dependencies, and start their own Neo4j.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+MG := $(BIN)/musicgraph
+STAMP := $(VENV)/.installed
+
+# The local development server's password unless the environment or .env sets one.
+export NEO4J_PASSWORD ?= $(shell sed -n 's/^NEO4J_PASSWORD=//p' .env 2>/dev/null || true)
+ifeq ($(strip $(NEO4J_PASSWORD)),)
+export NEO4J_PASSWORD := musicgraph-dev
+endif
+
+.PHONY: help setup demo test lint neo4j-start neo4j-stop neo4j-status browser-deps clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	# Pinned set; pip's cache serves repeats of the large torch download.
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+setup: $(STAMP)  ## Create .venv and install the project with its pinned dependencies
+
+neo4j-start: setup  ## Start the local Neo4j (fetched from Maven Central once)
+	$(MG) neo4j start
+
+neo4j-stop: setup  ## Stop the local Neo4j
+	$(MG) neo4j stop
+
+neo4j-status: setup  ## Is the local Neo4j running? Where?
+	$(MG) neo4j status
+
+demo: setup neo4j-start  ## Set everything up and load the bundled data into Neo4j
+	$(MG) etl
+	@echo
+	@echo "Neo4j Browser: http://127.0.0.1:7474/browser/  (user neo4j, password from NEO4J_PASSWORD; default musicgraph-dev)"
+	@echo "Paste a first query:  MATCH (s:Song)-[r:SIMILAR]->(t) RETURN s, r, t LIMIT 25"
+	@echo "Stop the server with: make neo4j-stop"
+
+browser-deps:  # Debian's chromium for the browser tests, installed when missing
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy musicgraph etl gnn app cypher
+
+test: setup browser-deps lint  ## Set up and run every test against a real Neo4j
+	$(BIN)/pytest -q
+
+clean:  ## Remove the virtualenv and build leftovers (not the Neo4j cache or data)
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
