@@ -124,8 +124,8 @@ def build(seeds: Iterable[dict[str, Any]], paths: Iterable[dict[str, Any]],
         if key in seen_edges or source == target:
             continue
         seen_edges.add(key)
-        net.add_edge(source, target, width=1 + 6 * float(info["score"]), dashes=True,
+        net.add_edge(source, target, width=round(0.5 + 3 * float(info["score"]), 2), dashes=True,
                      title=f"recommended, score {float(info['score']):.3f}",
-                     color="#e4572e")
+                     color="#f4a582")
     nodes, edges, _heading, _height, _width, _options = net.get_network_data()
     return {"nodes": nodes, "edges": edges, "options": OPTIONS}
