@@ -17,16 +17,17 @@ Objective (unsupervised link prediction with negative sampling, BCE on decoder l
 - Each relation contributes at most ``max_positives_per_relation`` positives per epoch, so
   the k-NN SIMILAR edges (k per song) don't drown the playlist and artist signal.
 
-Target masking: songs without playlists must still embed well (a new song, a song only
-known by its audio). Each epoch hides a random ``mask_playlist_rate`` share of the visible
-IN_PLAYLIST edges from message passing; their songs must then find their playlist mates
-from audio, artist, album and similarity alone, while the loss still asks for it.
+Target masking (option, off by default, see ``TrainConfig.mask_playlist_rate``): songs
+without playlists must still embed well (a new song, a song only known by its audio).
+Each epoch can hide a random share of the visible IN_PLAYLIST edges from message passing;
+their songs must then find their playlist mates from audio, artist, album and similarity
+alone, while the loss still asks for it.
 
 Validation: ``val_fraction`` of the SIMILAR and of the IN_PLAYLIST edges are held out:
 removed from message passing and from training positives for the whole run. A held-out
 playlist edge ``(s, p)`` becomes the pair (s, a random visible song of p), which measures
 exactly the playlist-less case. Each positive gets one random-song negative, fixed for
-the run; AUC over them drives early stopping (best weights kept).
+the run. The mean of the two kinds' AUCs drives early stopping (best weights kept).
 
 Determinism: one seed feeds ``torch.manual_seed`` (weights, dropout) and a separate
 generator (splits and sampling); deterministic algorithms are switched on during
@@ -85,7 +86,9 @@ class TrainConfig:
         neg_ratio: random negatives per positive.
         val_fraction: share of SIMILAR and IN_PLAYLIST edges held out for validation.
         mask_playlist_rate: share of visible IN_PLAYLIST edges hidden from message passing
-            each epoch (target masking); 0 turns it off.
+            each epoch (target masking); 0 turns it off. Off by default because it did not
+            move validation AUC on the bundled data: at lr 0.01 the held-out playlist AUC
+            was 0.840 with 0.3 and 0.840 without at epoch 81 (0.849 vs 0.852 at epoch 90).
         similar_min_score: SIMILAR edges scored below this leave the graph (None keeps all).
         max_positives_per_relation: cap on positives per relation per epoch.
         threads: torch intra-op threads during training (0: leave torch's setting).
@@ -98,7 +101,7 @@ class TrainConfig:
     layers: int = 2
     aggr: str = "mean"
     dropout: float = 0.0
-    lr: float = 0.01
+    lr: float = 0.02
     weight_decay: float = 0.0
     epochs: int = 150
     patience: int = 15
@@ -106,7 +109,7 @@ class TrainConfig:
     seed: int = 42
     neg_ratio: int = 1
     val_fraction: float = 0.05
-    mask_playlist_rate: float = 0.3
+    mask_playlist_rate: float = 0.0
     similar_min_score: float | None = None
     max_positives_per_relation: int = 40_000
     threads: int = 0
@@ -142,7 +145,7 @@ class TrainResult:
         config: the configuration used.
         history: one dict per epoch (``epoch``, ``loss``, ``val_auc``, per-kind AUCs).
         best_epoch: epoch of the kept weights.
-        best_val_auc: validation AUC of the kept weights.
+        best_val_auc: validation AUC of the kept weights (mean over held-out kinds).
         val_auc_by_kind: validation AUC per held-out kind at the best epoch.
         seconds: wall time of the training loop.
         total_seconds: wall time of the whole run (export, training, artifacts, write-back).
@@ -174,7 +177,7 @@ class TrainResult:
         lines = [
             f"trained {len(self.history)} epochs in {self.seconds:.1f}s "
             f"(total {self.total_seconds:.1f}s); best epoch {self.best_epoch}",
-            f"validation AUC {self.best_val_auc:.4f} ({kinds})",
+            f"validation AUC {self.best_val_auc:.4f} (mean of: {kinds})",
             f"artifacts in {self.artifacts}",
         ]
         if self.write is not None:
@@ -346,7 +349,7 @@ def _auc(pos: Tensor, neg: Tensor) -> float:
 @torch.no_grad()
 def evaluate(model: GraphSageEncoder, x: Tensor, edge_index: Tensor,
              split: _Split) -> dict[str, float]:
-    """Validation AUC over all held-out pairs and per kind (similar, playlist).
+    """Validation AUC per held-out kind (similar, playlist), their mean, and pooled.
 
     Shapes:
         ``x`` ``[N, F]``, ``edge_index`` ``[2, E]`` (training graph, held-out edges absent)
@@ -355,11 +358,16 @@ def evaluate(model: GraphSageEncoder, x: Tensor, edge_index: Tensor,
     z = model.encode(x, edge_index)
     pos = model.decode(z, split.val_pos)
     neg = model.decode(z, split.val_neg)
-    out = {"val_auc": _auc(pos, neg)}
+    out = {"val_auc_pooled": _auc(pos, neg)}
     for code, kind in enumerate(_VAL_KINDS):
         sel = split.val_kind == code
         if sel.sum() >= 1:
             out[f"val_auc_{kind}"] = _auc(pos[sel], neg[sel])
+    # The mean over kinds, not the pooled AUC, drives early stopping: k-NN SIMILAR pairs
+    # outnumber held-out playlist pairs about 5:1 and are easy from audio alone, so the
+    # pooled figure would stop training while the playlist-less case still improves.
+    kinds = [v for k, v in out.items() if k != "val_auc_pooled"]
+    out["val_auc"] = sum(kinds) / len(kinds)
     return out
 
 
@@ -410,7 +418,11 @@ def _plot_curve(history: list[dict[str, float]], path: Path, best_epoch: int) ->
     ax_loss.set_ylabel("loss", color="tab:blue")
     ax_auc = ax_loss.twinx()
     ax_auc.plot(epochs, [h["val_auc"] for h in history], color="tab:orange",
-                label="validation AUC")
+                label="validation AUC (mean of kinds)")
+    for kind, style in zip(_VAL_KINDS, (":", "--"), strict=True):
+        if f"val_auc_{kind}" in history[0]:
+            ax_auc.plot(epochs, [h[f"val_auc_{kind}"] for h in history], color="tab:orange",
+                        linestyle=style, linewidth=1, label=f"validation AUC, {kind}")
     ax_auc.set_ylabel("validation AUC", color="tab:orange")
     ax_auc.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch {best_epoch}")
     lines = ax_loss.get_legend_handles_labels()
@@ -493,7 +505,7 @@ def train(db: Database, config: TrainConfig | None = None, *, models: Path | Non
     out_dir = artifacts_dir(models)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_kind = {k.removeprefix("val_auc_"): v for k, v in best_metrics.items()
-               if k.startswith("val_auc_")}
+               if k.startswith("val_auc_") and k != "val_auc_pooled"}
     config_dict = asdict(config)
     save_checkpoint(out_dir / CHECKPOINT_NAME, model, config_dict, spec.to_dict(), {
         "node_types": list(export.node_types),

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from gnn_fixtures import CLUSTERS, PER_CLUSTER, load_planted, make_planted, new_song
 
 import cypher
 from gnn.embed import embed
@@ -22,6 +21,7 @@ from gnn.train import TrainConfig, TrainResult, train
 from gnn.writeback import INDEX_NAME, guard_vectors, index_info, write_embeddings
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
+from tests.gnn_fixtures import CLUSTERS, PER_CLUSTER, load_planted, make_planted, new_song
 
 # Small graph, so few epochs; patience high enough that the loss has time to fall.
 FAST = dict(epochs=60, patience=30, val_fraction=0.15, seed=3, lr=0.01)
