@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
-from neo4j import GraphDatabase
 from werkzeug.exceptions import HTTPException
 
 from musicgraph.config import Neo4jSettings
@@ -37,22 +36,6 @@ DEFAULTS: dict[str, Any] = {
 _lock = threading.Lock()
 
 
-class AppDatabase(Database):
-    """The shared ``Database`` with web-friendly driver timeouts.
-
-    Same driver settings as ``Database`` except the transaction retry time, which a web
-    request can't afford to spend waiting for a server that is down.
-    """
-
-    def __init__(self, settings: Neo4jSettings, retry_seconds: float) -> None:  # noqa: D107
-        self.settings = settings
-        self.driver = GraphDatabase.driver(
-            settings.uri, auth=(settings.user, settings.password),
-            connection_acquisition_timeout=10.0, connection_timeout=5.0,
-            max_transaction_retry_time=retry_seconds,
-        )
-
-
 def get_db() -> Database:
     """This process's database handle for the current app, created on first use."""
     app = current_app
@@ -61,7 +44,8 @@ def get_db() -> Database:
         with _lock:
             db = app.extensions.get("musicgraph_db")
             if db is None:
-                db = AppDatabase(app.config["NEO4J"], float(app.config["NEO4J_RETRY_SECONDS"]))
+                db = Database(app.config["NEO4J"],
+                              retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]))
                 app.extensions["musicgraph_db"] = db
                 atexit.register(db.close)
     return db

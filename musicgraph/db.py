@@ -31,17 +31,20 @@ class Database:
 
     Args:
         settings: connection settings; ``Neo4jSettings.from_env()`` when omitted.
+        retry_seconds: how long a transaction is retried while the server is away. The
+            default suits batch jobs; the web app passes a few seconds, since a person
+            is waiting for the page.
     """
 
-    def __init__(self, settings: Neo4jSettings | None = None) -> None:
+    def __init__(self, settings: Neo4jSettings | None = None,
+                 retry_seconds: float = 15.0) -> None:
         self.settings = settings or Neo4jSettings.from_env()
         self.driver = GraphDatabase.driver(
             self.settings.uri,
             auth=(self.settings.user, self.settings.password),
-            # Fail fast when the server is down: the app answers 503 rather than hanging.
             connection_acquisition_timeout=10.0,
             connection_timeout=5.0,
-            max_transaction_retry_time=15.0,
+            max_transaction_retry_time=retry_seconds,
         )
 
     @property
