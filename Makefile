@@ -11,6 +11,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MG := $(BIN)/musicgraph
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
 # The local development server's password unless the environment or .env sets one.
 export NEO4J_PASSWORD ?= $(shell sed -n 's/^NEO4J_PASSWORD=//p' .env 2>/dev/null || true)
@@ -42,12 +44,15 @@ neo4j-stop: setup  ## Stop the local Neo4j
 neo4j-status: setup  ## Is the local Neo4j running? Where?
 	$(MG) neo4j status
 
-demo: setup neo4j-start  ## Set everything up and load the bundled data into Neo4j
+demo: setup neo4j-start  ## Set everything up, load the bundled data, train, and serve the app
 	$(MG) etl
+	$(MG) train
 	@echo
 	@echo "Neo4j Browser: http://127.0.0.1:7474/browser/  (user neo4j, password from NEO4J_PASSWORD; default musicgraph-dev)"
-	@echo "Paste a first query:  MATCH (s:Song)-[r:SIMILAR]->(t) RETURN s, r, t LIMIT 25"
-	@echo "Stop the server with: make neo4j-stop"
+	@echo "  a first query to paste:  MATCH (s:Song)-[r:SIMILAR]->(t) RETURN s, r, t LIMIT 25"
+	@echo "Training report: models/graphsage/ (training_curve.png, metrics.json)"
+	@echo "The app: http://$(HOST):$(PORT)/   (Ctrl-C stops it; make neo4j-stop stops Neo4j)"
+	$(MG) serve --host $(HOST) --port $(PORT)
 
 browser-deps:  # Debian's chromium for the browser tests, installed when missing
 	@command -v chromium >/dev/null || { \
