@@ -193,13 +193,20 @@ def build_similarity(db: Database, options: EtlOptions) -> similarity.GraphStats
     links its songs into the same graph.
     """
     ids: list[str] = []
-    rows: list[list[float]] = []
+    # Rows arrive one by one; packing them into float64 blocks keeps memory at ~100 MB per
+    # million songs instead of a Python list of lists several times that size.
+    blocks: list[np.ndarray] = []
+    block: list[list[float]] = []
     for rec in tqdm(db.stream("etl/song_features", features=list(AUDIO_FEATURES)),
                     desc="features", unit=" songs", disable=not options.progress):
         ids.append(rec["id"])
-        rows.append(rec["x"])
-    x = np.asarray(rows, dtype=np.float64).reshape(len(ids), len(AUDIO_FEATURES))
-    del rows
+        block.append(rec["x"])
+        if len(block) == 50_000:
+            blocks.append(np.asarray(block, dtype=np.float64))
+            block = []
+    blocks.append(np.asarray(block, dtype=np.float64).reshape(-1, len(AUDIO_FEATURES)))
+    x = np.concatenate(blocks)
+    del blocks, block
     if not ids:
         return similarity.graph_stats(0, similarity.knn_edges(x, options.knn_k, options.threshold))
     scaler = similarity.fit_scaler(x)
