@@ -207,6 +207,29 @@ def serve(host: str, port: int, debug: bool) -> None:
     application.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
 
 
+# --- evaluate -------------------------------------------------------------------------
+@cli.command()
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the JSON report here.")
+@click.option("--seed", type=int, default=42, show_default=True,
+              help="Seed for the split, seed choices, random baseline and training.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
+              help="Songs CSV. Default: the bundled data/spotify_songs.csv.gz.")
+@_models
+@_quiet
+def evaluate(json_path: Path | None, seed: int, csv_path: Path | None, models: Path | None,
+             quiet: bool) -> None:
+    """Offline evaluation: hide 20% of playlist memberships, rank the cold songs with
+    every method (a private Neo4j is started for the graph methods), write a report."""
+    from gnn.evaluate import EvalSettings, markdown_table
+    from gnn.evaluate import evaluate as run_evaluation
+
+    settings = EvalSettings(csv_path=csv_path, progress=not quiet,
+                            out_dir=(models / "evaluation") if models else None)
+    report = run_evaluation(settings, seed=seed, json_path=json_path)
+    click.echo(markdown_table(report))
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="musicgraph")

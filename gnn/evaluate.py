@@ -1,0 +1,349 @@
+"""``musicgraph evaluate``: offline evaluation of the recommendations against baselines.
+
+Protocol (see ``docs/evaluation.md``):
+
+1. Split (:mod:`gnn.offline`): 20% of the distinct (song, playlist) memberships are
+   hidden at random (seeded). A hidden membership's playlist and genre cells are blanked
+   in the CSV rows; catalogue data (audio, title, artist, album, popularity, release
+   date) stays for every song.
+2. The training rows are loaded by the real ETL into a *private* Neo4j instance (its own
+   temporary home, free ports, started and stopped here), GraphSAGE is trained there by
+   the real :func:`gnn.train.train` and its embeddings written back, so the served
+   ranking (:mod:`app.recommend`) runs unchanged against a graph that never saw a hidden
+   membership.
+3. Both tasks rank only the cold pool (songs with no visible membership): ranking the
+   whole catalogue would reward "no playlist → probably hidden", an artefact of the
+   split. The share of cold songs in each method's whole-catalogue top-10 is reported as
+   a leak alarm.
+
+Outputs go to ``<models>/evaluation/``: ``evaluation.json``, ``evaluation.md`` and
+``evaluation.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from gnn import offline
+from gnn.offline import EvaluationError, Split, Task
+from gnn.train import TrainConfig, train
+from musicgraph.config import Neo4jSettings, default_csv, models_dir
+from musicgraph.db import Database, reset_database
+from musicgraph.neo4j_local import Instance, free_port
+
+#: Method names in table order; "served" is the ranking behind the API.
+METHODS = ("random", "popularity", "audio_cosine", "metadata", "cooccurrence",
+           "graphsage", "served")
+LABELS = {
+    "random": "Random", "popularity": "Popularity", "audio_cosine": "Audio-feature cosine",
+    "metadata": "Metadata heuristic (artist/album, then audio)",
+    "cooccurrence": "Item co-occurrence (visible playlists)",
+    "graphsage": "GraphSAGE embeddings alone", "served": "Served recommendations (ours)",
+}
+
+
+@dataclass
+class EvalSettings:
+    """What to evaluate and where.
+
+    Attributes:
+        csv_path: the songs CSV (default: the bundled data).
+        hide_fraction: share of memberships hidden.
+        train: the GraphSAGE configuration (default: the production ``TrainConfig()``);
+            write-back is always on, the served path needs the embeddings in Neo4j.
+        out_dir: output folder (default ``<models>/evaluation``).
+        threads: torch threads for training (0: torch's default).
+        progress: progress bars.
+    """
+
+    csv_path: Path | None = None
+    hide_fraction: float = 0.2
+    train: TrainConfig = field(default_factory=TrainConfig)
+    out_dir: Path | None = None
+    threads: int = 2
+    progress: bool = True
+
+
+ServedFn = Callable[[Database, Sequence[str], int, Sequence[str] | None], list[str]]
+
+
+def _served_ids(db: Database, seeds: Sequence[str], k: int,
+                candidates: Sequence[str] | None) -> list[str]:
+    """The ids the served ranking returns (``app.recommend``), best first."""
+    from app.recommend import recommend_for_seeds, recommend_for_song
+
+    if len(seeds) == 1:  # /api/songs/<id>/recommendations
+        _, recs = recommend_for_song(db, seeds[0], k, candidates)
+    else:  # /api/recommendations?seeds=...
+        _, recs = recommend_for_seeds(db, seeds, k, candidates)
+    return [r.song["id"] for r in recs]
+
+
+def served_topk(db: Database, split: Split, task: Task, k: int, *, whole_catalogue: bool = False,
+                progress: bool = True, served: ServedFn = _served_ids) -> np.ndarray:
+    """Run the served ranking for every query of ``task``: ``[Q, k]`` positions.
+
+    Positions index the pool (or the whole catalogue with ``whole_catalogue``); a slot
+    the served ranking left empty is ``-1``. Identical queries are asked once.
+    """
+    cand_ids = None if whole_catalogue else [split.song_ids[i] for i in split.pool]
+    cols = np.arange(split.num_songs) if whole_catalogue else split.pool
+    pos = {split.song_ids[c]: i for i, c in enumerate(cols)}
+    out = np.full((task.num_queries, k), -1, dtype=np.int64)
+    cache: dict[tuple[str, ...], list[str]] = {}
+    bar = tqdm(range(task.num_queries), desc=f"served {task.name} k={k}", unit=" q",
+               disable=not progress, leave=False)
+    for q in bar:
+        seeds = tuple(split.song_ids[i] for i in task.seeds.indices[
+            task.seeds.indptr[q]:task.seeds.indptr[q + 1]])
+        if seeds not in cache:
+            cache[seeds] = served(db, list(seeds), k, cand_ids)
+        ranked = [pos[i] for i in cache[seeds] if i in pos][:k]
+        if whole_catalogue is False and len(ranked) < len(cache[seeds]):
+            raise EvaluationError("the served ranking returned songs outside the candidates")
+        out[q, :len(ranked)] = ranked
+    return out
+
+
+def _metrics(topk: np.ndarray, task: Task) -> dict[str, float]:
+    if task.name == "playlist":
+        return {"recall@10": offline.recall_at_k(topk, task.relevant, 10),
+                "recall@50": offline.recall_at_k(topk, task.relevant, 50),
+                "ndcg@10": offline.ndcg_at_k(topk, task.relevant, 10)}
+    return {"hit@10": offline.hit_rate_at_k(topk, task.relevant, 10)}
+
+
+def _cold_share(topk: np.ndarray, split: Split) -> float:
+    """Share of cold-pool songs among the filled slots of whole-catalogue top-k lists."""
+    cold = np.zeros(split.num_songs, dtype=bool)
+    cold[split.pool] = True
+    filled = topk[topk >= 0]
+    return float(cold[filled].mean()) if len(filled) else 0.0
+
+
+def evaluate(settings: EvalSettings | None = None, seed: int = 42,
+             json_path: Path | None = None) -> dict[str, Any]:
+    """Split, load, train, rank with every method, score, and write the report.
+
+    Args:
+        settings: what to evaluate (defaults: :class:`EvalSettings`).
+        seed: seeds the split, the seed choices, the random baseline and training.
+        json_path: also write the JSON report here.
+
+    Returns:
+        The report: protocol counts, per-method metrics, timings.
+
+    Raises:
+        EvaluationError: the data can't be split into usable tasks.
+        ServerError, DatabaseUnavailableError, ModelError: the private Neo4j, the ETL or
+            training failed.
+    """
+    settings = settings or EvalSettings()
+    progress = settings.progress
+    out_dir = settings.out_dir or models_dir() / "evaluation"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = Path(settings.csv_path or default_csv())
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    rows = offline.read_rows(csv_path)
+    split = offline.split_rows(rows, seed, settings.hide_fraction)
+    tasks = [offline.playlist_task(split, seed), offline.song_task(split, seed)]
+    baselines = offline.make_baselines(split, seed)
+    timings["split"] = time.perf_counter() - t0
+
+    results: dict[str, dict[str, dict[str, float]]] = {m: {} for m in METHODS}
+    full = np.arange(split.num_songs)
+
+    def score_numpy(name: str, scorer: offline.Scorer) -> None:
+        for task in tasks:
+            k = 50 if task.name == "playlist" else 10
+            results[name][task.name] = _metrics(offline.rank(scorer, task.seeds, split.pool, k),
+                                                task)
+        results[name]["playlist"]["cold_share_top10_whole"] = _cold_share(
+            offline.rank(scorer, tasks[0].seeds, full, 10), split)
+
+    for name, scorer in tqdm(baselines.items(), desc="baselines", disable=not progress,
+                             leave=False):
+        score_numpy(name, scorer)
+    timings["baselines"] = time.perf_counter() - t0 - timings["split"]
+
+    config = TrainConfig(**{**asdict(settings.train), "seed": seed, "write_back": True,
+                            "threads": settings.threads})
+    with tempfile.TemporaryDirectory(prefix="musicgraph-eval-") as tmp:
+        tmp_dir = Path(tmp)
+        train_csv = tmp_dir / "train_split.csv"
+        split.train_rows.to_csv(train_csv, index=False)
+        password = secrets.token_urlsafe(16)
+        inst = Instance(home=tmp_dir / "neo4j", bolt_port=free_port(), http_port=free_port())
+        t = time.perf_counter()
+        inst.start(password)
+        try:
+            with Database(Neo4jSettings(uri=inst.bolt_uri, password=password)) as db:
+                report = _run_on_graph(db, split, tasks, train_csv, config, out_dir, results,
+                                       timings, progress)
+                timings["neo4j_total"] = time.perf_counter() - t
+        finally:
+            inst.stop()
+
+    timings["total"] = time.perf_counter() - t0
+    report.update({
+        "seed": seed,
+        "protocol": {
+            "csv": str(csv_path), "hide_fraction": settings.hide_fraction,
+            "rows": len(rows), "songs": split.num_songs, "playlists": len(split.playlist_ids),
+            "memberships_visible": int(split.visible.nnz),
+            "memberships_hidden": int(split.hidden.nnz),
+            "cold_pool": len(split.pool),
+            "playlist_queries": tasks[0].num_queries,
+            "playlist_targets": int(tasks[0].relevant.sum()),
+            "song_queries": tasks[1].num_queries,
+            "max_seeds": offline.MAX_SEEDS,
+        },
+        "methods": {m: {"label": LABELS[m], **results[m]} for m in METHODS},
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+    })
+    report["verdict"] = verdict(report["methods"])
+    write_outputs(report, out_dir, json_path)
+    return report
+
+
+def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path,
+                  config: TrainConfig, out_dir: Path,
+                  results: dict[str, dict[str, dict[str, float]]], timings: dict[str, float],
+                  progress: bool) -> dict[str, Any]:
+    """ETL, training and the two graph methods (embeddings alone, the served ranking)."""
+    from etl import pipeline
+
+    t = time.perf_counter()
+    reset_database(db)
+    etl = pipeline.run(db, train_csv, rejects_path=train_csv.with_suffix(".rejects.csv"),
+                       options=pipeline.EtlOptions(progress=progress))
+    if etl.songs_in_file != split.num_songs:
+        raise EvaluationError(f"the ETL loaded {etl.songs_in_file} songs of {split.num_songs}",
+                              etl.summary())
+    timings["etl"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    result = train(db, config, models=out_dir / "model", progress=progress)
+    timings["train"] = time.perf_counter() - t
+
+    # Kept for analysis of the embeddings without retraining (song ids aligned with rows).
+    np.savez_compressed(out_dir / "embeddings.npz", song_ids=np.asarray(result.song_ids),
+                        vectors=result.embeddings.numpy())
+    t = time.perf_counter()
+    scorer = offline.embedding_scorer(split.song_ids, result.song_ids,
+                                      result.embeddings.numpy())
+    full = np.arange(split.num_songs)
+    for task in tasks:
+        k = 50 if task.name == "playlist" else 10
+        results["graphsage"][task.name] = _metrics(
+            offline.rank(scorer, task.seeds, split.pool, k), task)
+    results["graphsage"]["playlist"]["cold_share_top10_whole"] = _cold_share(
+        offline.rank(scorer, tasks[0].seeds, full, 10), split)
+
+    playlist, song = tasks
+    top10 = served_topk(db, split, playlist, 10, progress=progress)
+    top50 = served_topk(db, split, playlist, 50, progress=progress)
+    results["served"]["playlist"] = {
+        "recall@10": offline.recall_at_k(top10, playlist.relevant, 10),
+        "recall@50": offline.recall_at_k(top50, playlist.relevant, 50),
+        "ndcg@10": offline.ndcg_at_k(top10, playlist.relevant, 10),
+        "cold_share_top10_whole": _cold_share(
+            served_topk(db, split, playlist, 10, whole_catalogue=True, progress=progress), split),
+    }
+    results["served"]["song"] = _metrics(served_topk(db, split, song, 10, progress=progress),
+                                         song)
+    timings["graph_methods"] = time.perf_counter() - t
+    return {"train": {"config": asdict(config), "best_epoch": result.best_epoch,
+                      "best_val_auc": result.best_val_auc,
+                      "val_auc_by_kind": result.val_auc_by_kind,
+                      "epochs_run": len(result.history)},
+            "etl": {"rows_loaded": etl.rows_loaded, "rows_rejected": etl.rows_rejected,
+                    "counts": etl.counts}}
+
+
+def verdict(methods: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The issue's targets: served Recall@10 ≥ 1.2× the best other method's (task 1) and
+    served HitRate@10 above every other method's (task 2)."""
+    others = [m for m in methods if m != "served"]
+    best_r = max(others, key=lambda m: methods[m]["playlist"]["recall@10"])
+    best_h = max(others, key=lambda m: methods[m]["song"]["hit@10"])
+    served = methods["served"]
+    ratio = served["playlist"]["recall@10"] / max(methods[best_r]["playlist"]["recall@10"], 1e-12)
+    return {"best_other_recall@10": best_r, "recall@10_ratio": round(ratio, 4),
+            "recall_target_met": ratio >= 1.2,
+            "best_other_hit@10": best_h,
+            "hit_target_met": served["song"]["hit@10"] > methods[best_h]["song"]["hit@10"]}
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The results as a Markdown table (one row per method)."""
+    lines = [
+        "| method | task 1 Recall@10 | task 1 Recall@50 | task 1 NDCG@10 | task 2 HitRate@10 "
+        "| leak alarm: cold share of whole-catalogue top-10 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, m in report["methods"].items():
+        p, s = m["playlist"], m["song"]
+        bold = "**" if name == "served" else ""
+        lines.append(f"| {bold}{m['label']}{bold} | {p['recall@10']:.4f} | {p['recall@50']:.4f} "
+                     f"| {p['ndcg@10']:.4f} | {s['hit@10']:.4f} "
+                     f"| {p['cold_share_top10_whole']:.3f} |")
+    v = report["verdict"]
+    lines.append("")
+    lines.append(f"Served Recall@10 / best other ({v['best_other_recall@10']}): "
+                 f"{v['recall@10_ratio']:.3f}× (target 1.2×: "
+                 f"{'met' if v['recall_target_met'] else 'not met'}); task 2 HitRate@10 above "
+                 f"every other method: {'yes' if v['hit_target_met'] else 'no'}.")
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Grouped bar chart of the four ranking metrics per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    metrics = [("playlist", "recall@10", "T1 Recall@10"), ("playlist", "recall@50", "T1 Recall@50"),
+               ("playlist", "ndcg@10", "T1 NDCG@10"), ("song", "hit@10", "T2 HitRate@10")]
+    names = list(report["methods"])
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        values = [report["methods"][name][t][m] for t, m, _ in metrics]
+        xs = np.arange(len(metrics)) + (i - (len(names) - 1) / 2) * width
+        ax.bar(xs, values, width, label=report["methods"][name]["label"],
+               edgecolor="black" if name == "served" else None)
+    ax.set_xticks(np.arange(len(metrics)), [label for _, _, label in metrics])
+    ax.set_ylabel("score (cold pool)")
+    p = report["protocol"]
+    ax.set_title(f"Cold-start ranking over {p['cold_pool']:,} songs without a visible playlist "
+                 f"(seed {report['seed']})")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(report: dict[str, Any], out_dir: Path, json_path: Path | None) -> None:
+    """``evaluation.json``, ``evaluation.md`` and ``evaluation.png`` in ``out_dir``."""
+    text = json.dumps(report, indent=2) + "\n"
+    (out_dir / "evaluation.json").write_text(text)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(text)
+    (out_dir / "evaluation.md").write_text(markdown_table(report))
+    plot(report, out_dir / "evaluation.png")
+

@@ -1,0 +1,199 @@
+"""Offline evaluation: the split hides exactly the hidden memberships, the pool is the cold
+songs, the metrics match hand computations, and the baselines rank as they should.
+
+The split test loads the training rows with the real ETL into the real test Neo4j.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from etl import pipeline
+from gnn import offline
+from gnn.evaluate import markdown_table, verdict
+from musicgraph.db import Database
+from tests.csvgen import BUNDLED_COLUMNS, song, write_csv
+
+GENRES = {"PL0": ("rock", "hard rock"), "PL1": ("pop", "dance pop"), "PL2": ("rap", "trap")}
+
+
+def rows_csv(path: Path) -> Path:
+    """30 songs; every song in one playlist, every third song also in a second one."""
+    out = []
+    for i in range(30):
+        lists = [f"PL{i % 3}"] + ([f"PL{(i + 1) % 3}"] if i % 3 == 0 else [])
+        for pl in lists:
+            genre, sub = GENRES[pl]
+            out.append(song(i, playlist_id=pl, playlist_name=f"List {pl}",
+                            playlist_genre=genre, playlist_subgenre=sub))
+    return write_csv(path / "songs.csv", out)
+
+
+@pytest.fixture
+def split(tmp_path: Path) -> offline.Split:
+    return offline.split_rows(offline.read_rows(rows_csv(tmp_path)), seed=7, hide_fraction=0.3)
+
+
+def memberships(m: sp.csr_matrix, split: offline.Split) -> set[tuple[str, str]]:
+    coo = m.tocoo()
+    return {(split.song_ids[s], split.playlist_ids[p]) for p, s in zip(coo.row, coo.col,
+                                                                       strict=True)}
+
+
+def test_split_partitions_memberships_and_keeps_catalogue(tmp_path: Path):
+    rows = offline.read_rows(rows_csv(tmp_path))
+    split = offline.split_rows(rows, seed=7, hide_fraction=0.3)
+    pairs = set(zip(rows["track_id"], rows["playlist_id"], strict=True))
+    visible, hidden = memberships(split.visible, split), memberships(split.hidden, split)
+    assert visible | hidden == pairs and not visible & hidden
+    assert len(hidden) == round(0.3 * len(pairs))
+    # The training rows: hidden memberships blanked, every other cell as in the file.
+    train = split.train_rows
+    assert len(train) == len(rows)
+    blank = train["playlist_id"] == ""
+    assert {(t, p) for t, p in zip(rows["track_id"][blank], rows["playlist_id"][blank],
+                                   strict=True)} == hidden
+    for col in offline.MEMBERSHIP_COLUMNS:
+        assert (train.loc[blank, col] == "").all()
+    kept = [c for c in BUNDLED_COLUMNS if c not in offline.MEMBERSHIP_COLUMNS]
+    pd.testing.assert_frame_equal(train[kept], rows[kept])
+    assert (train.loc[~blank, "playlist_id"] == rows.loc[~blank, "playlist_id"]).all()
+    # Same seed, same split; another seed, another split.
+    again = offline.split_rows(rows, seed=7, hide_fraction=0.3)
+    assert memberships(again.hidden, again) == hidden
+    other = offline.split_rows(rows, seed=8, hide_fraction=0.3)
+    assert memberships(other.hidden, other) != hidden
+
+
+def test_pool_is_exactly_the_songs_without_visible_membership(split: offline.Split):
+    with_visible = {s for s, _ in memberships(split.visible, split)}
+    assert {split.song_ids[i] for i in split.pool} == set(split.song_ids) - with_visible
+    assert len(split.pool) > 0
+
+
+def test_loaded_training_split_has_no_hidden_link_or_genre(db: Database, tmp_path: Path,
+                                                           split: offline.Split):
+    path = tmp_path / "train.csv"
+    split.train_rows.to_csv(path, index=False)
+    report = pipeline.run(db, path, options=pipeline.EtlOptions(progress=False))
+    assert report.rows_rejected == 0
+    graph = {r["id"]: r for r in db.read("testing/eval_links")}
+    assert set(graph) == set(split.song_ids)  # every song stays, cold ones included
+    visible = memberships(split.visible, split)
+    hidden = memberships(split.hidden, split)
+    for sid, r in graph.items():
+        lists = {p for s, p in visible if s == sid}
+        assert set(r["playlists"]) == lists
+        assert not {(sid, p) for p in r["playlists"]} & hidden
+        # Genres: exactly those of visible playlists; one that only a hidden
+        # membership gave is gone, one a visible playlist also gives stays.
+        assert set(r["genres"]) == {g for p in lists for g in GENRES[p]}
+        i = int(sid[1:])
+        assert r["artists"] == [f"Artist {i % 3}"] and r["albums"] == [f"AL{i % 4}"]
+        assert r["popularity"] == 10 + i % 80
+    assert any(not r["genres"] for r in graph.values())  # cold songs lost their genres
+
+
+def test_tasks_query_the_pool(split: offline.Split):
+    pool = set(split.pool.tolist())
+    t1 = offline.playlist_task(split, seed=1)
+    for q, label in enumerate(t1.labels):
+        p = split.playlist_ids.index(label)
+        seeds = set(t1.seeds[q].indices.tolist())
+        assert seeds == set(split.visible[p].indices.tolist())
+        targets = {int(split.pool[c]) for c in np.flatnonzero(t1.relevant[q])}
+        assert targets == set(split.hidden[p].indices.tolist()) & pool
+    t2 = offline.song_task(split, seed=1)
+    hidden_in_pool = {(s, p) for s, p in memberships(split.hidden, split)
+                      if split.song_ids.index(s) in pool}
+    assert t2.num_queries == len(hidden_in_pool)
+    assert (t2.relevant.sum(axis=1) == 1).all()
+    for q, label in enumerate(t2.labels):
+        playlist, target = label.split("/")
+        (seed,) = t2.seeds[q].indices
+        assert (split.song_ids[seed], playlist) in memberships(split.visible, split)
+        assert split.song_ids[int(split.pool[np.flatnonzero(t2.relevant[q])[0]])] == target
+
+
+def test_metrics_match_hand_computation():
+    relevant = np.array([[True, False, True, False, False],
+                         [False, False, False, False, True]])
+    topk = np.array([[2, 1, 3], [0, 4, -1]])
+    # Query 0: one of its two targets in the top 2 (rank 1); query 1: its target at rank 2.
+    assert offline.recall_at_k(topk, relevant, 2) == pytest.approx((1 / 2 + 1 / 1) / 2)
+    assert offline.recall_at_k(topk, relevant, 1) == pytest.approx((1 / 2 + 0) / 2)
+    ndcg0 = 1.0 / (1.0 + 1 / np.log2(3))  # hit at rank 1, ideal: ranks 1 and 2
+    ndcg1 = (1 / np.log2(3)) / 1.0  # hit at rank 2, ideal: rank 1
+    assert offline.ndcg_at_k(topk, relevant, 2) == pytest.approx((ndcg0 + ndcg1) / 2)
+    assert offline.hit_rate_at_k(topk, relevant, 1) == pytest.approx(0.5)
+    assert offline.hit_rate_at_k(topk, relevant, 3) == pytest.approx(1.0)
+    # -1 pads never count, even though column 0 is relevant for query 0.
+    assert offline.hit_rate_at_k(np.array([[-1, -1]]), relevant[:1], 2) == 0.0
+    with pytest.raises(offline.EvaluationError):
+        offline.recall_at_k(topk, np.zeros_like(relevant), 2)
+
+
+def test_top_k_orders_and_drops_excluded():
+    scores = np.array([[0.1, 0.9, -np.inf, 0.5]])
+    assert offline.top_k(scores, 4).tolist() == [[1, 3, 0, -1]]
+
+
+def tiny_split() -> offline.Split:
+    """Six songs: A, B, C in playlist P0; D in P1; E and F cold. D shares A's artist."""
+    cells = {
+        "A": ("art1", "al1", "P0", 0.1), "B": ("art2", "al2", "P0", 0.9),
+        "C": ("art3", "al3", "P0", 0.5), "D": ("art1", "al4", "P1", 0.2),
+        "E": ("art9", "al1", "P1", 0.3), "F": ("art8", "al8", "P1", 0.99),
+    }
+    rows = []
+    for i, (sid, (artist, album, pl, pop)) in enumerate(cells.items()):
+        r = {k: str(v) for k, v in song(i).items()}
+        r.update(track_id=sid, track_artist=artist, track_album_id=album, playlist_id=pl,
+                 track_popularity=str(int(pop * 100)))
+        rows.append(r)
+    df = pd.DataFrame(rows, columns=BUNDLED_COLUMNS).astype(str)
+    split = offline.split_rows(df, seed=0, hide_fraction=0.01)  # hides nothing (rounds to 0)
+    assert split.hidden.nnz == 0
+    return split
+
+
+def test_cooccurrence_ranks_the_co_listed_song_first():
+    split = tiny_split()
+    scorer = offline.make_baselines(split, seed=0)["cooccurrence"]
+    a = split.song_ids.index("A")
+    seeds = sp.csr_matrix(([1.0], ([0], [a])), shape=(1, split.num_songs))
+    top = offline.rank(scorer, seeds, np.arange(split.num_songs), 3)[0]
+    names = [split.song_ids[i] for i in top]
+    # B and C share P0 with A (B first: more popular); A itself is never returned.
+    assert names[:2] == ["B", "C"] and "A" not in names
+
+
+def test_metadata_puts_shared_artist_and_album_first_and_popularity_orders():
+    split = tiny_split()
+    base = offline.make_baselines(split, seed=0)
+    a = split.song_ids.index("A")
+    seeds = sp.csr_matrix(([1.0], ([0], [a])), shape=(1, split.num_songs))
+    cand = np.array([split.song_ids.index(s) for s in ("B", "C", "D", "E", "F")])
+    top = offline.rank(base["metadata"], seeds, cand, 5)[0]
+    assert {split.song_ids[cand[i]] for i in top[:2]} == {"D", "E"}  # artist, album
+    top = offline.rank(base["popularity"], seeds, cand, 5)[0]
+    assert [split.song_ids[cand[i]] for i in top] == ["F", "B", "C", "E", "D"]
+
+
+def test_verdict_and_table():
+    def m(r10: float, hit: float) -> dict:
+        return {"label": "x", "playlist": {"recall@10": r10, "recall@50": 0.5, "ndcg@10": 0.1,
+                                           "cold_share_top10_whole": 0.2},
+                "song": {"hit@10": hit}}
+
+    methods = {"metadata": m(0.25, 0.05), "served": m(0.31, 0.06)}
+    v = verdict(methods)
+    assert v["recall@10_ratio"] == pytest.approx(1.24) and v["recall_target_met"]
+    assert v["hit_target_met"] and v["best_other_recall@10"] == "metadata"
+    table = markdown_table({"methods": methods, "verdict": v})
+    assert "| 0.2500 |" in table and "1.240×" in table
