@@ -26,18 +26,29 @@ TEST_PASSWORD = "musicgraph-test-pw"
 
 
 @pytest.fixture(scope="session")
-def neo4j_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jSettings]:
-    """Connection settings of the test server (started here unless NEO4J_URI is set)."""
+def neo4j_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance | None]:
+    """The local test server started for this session (None when NEO4J_URI is set).
+
+    Its ``browser_url`` serves Neo4j Browser, for the Browser workflow test.
+    """
     if os.environ.get("NEO4J_URI"):
-        yield Neo4jSettings.from_env()
+        yield None
         return
     home = tmp_path_factory.mktemp("neo4j-test")
     inst = Instance(home=home, bolt_port=free_port(), http_port=free_port())
     inst.start(TEST_PASSWORD)
     try:
-        yield Neo4jSettings(uri=inst.bolt_uri, user="neo4j", password=TEST_PASSWORD)
+        yield inst
     finally:
         inst.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_settings(neo4j_instance: Instance | None) -> Neo4jSettings:
+    """Connection settings of the test server (started here unless NEO4J_URI is set)."""
+    if neo4j_instance is None:
+        return Neo4jSettings.from_env()
+    return Neo4jSettings(uri=neo4j_instance.bolt_uri, user="neo4j", password=TEST_PASSWORD)
 
 
 @pytest.fixture(scope="session")
