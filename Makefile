@@ -20,7 +20,7 @@ ifeq ($(strip $(NEO4J_PASSWORD)),)
 export NEO4J_PASSWORD := musicgraph-dev
 endif
 
-.PHONY: help setup demo test lint neo4j-start neo4j-stop neo4j-status browser-deps clean
+.PHONY: help setup demo test lint neo4j-start neo4j-stop neo4j-status browser-deps compose-deps clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,11 +59,16 @@ browser-deps:  # Debian's chromium for the browser tests, installed when missing
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+compose-deps:  # Debian's docker-compose, which validates docker-compose.yml without an engine
+	@command -v docker-compose >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; fi; }
+
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy musicgraph etl gnn app cypher
 
-test: setup browser-deps lint  ## Set up and run every test against a real Neo4j
+test: setup browser-deps compose-deps lint  ## Set up and run every test against a real Neo4j
 	$(BIN)/pytest -q
 
 clean:  ## Remove the virtualenv and build leftovers (not the Neo4j cache or data)
