@@ -4,25 +4,34 @@ Views only parse, call and serialise; an offline evaluation calls these same fun
 (with ``candidates`` to restrict the ranking to a held-out set), so what is measured is
 what is served.
 
-Recommendation, in three read queries inside one read transaction:
+Recommendation, in read queries inside one read transaction:
 
-1. Candidates: the ``song_embedding`` vector index queried with the mean of the seeds'
+1. Artist affinity (``recommend/artist_affinity``): from visible playlists only, how
+   often each artist shares a playlist with the seeds' artists (cosine of their playlist
+   sets, summed over the seeds). A new song without playlists inherits its artist's.
+2. Candidates: the ``song_embedding`` vector index queried with the mean of the seeds'
    embeddings (``recommend/candidates``), or, with a candidate filter, the exact cosine
-   over just those songs (``recommend/candidates_within``).
-2. Hybrid re-ranking in Cypher (``recommend/score``)::
+   over just those songs (``recommend/candidates_within``); joined by graph candidates
+   (``recommend/candidates_graph``): songs by the seeds' artists, from their albums and by
+   the :data:`AFFINITY_ARTISTS` best-affinity artists, which the embedding alone may rank
+   too low to be re-scored.
+3. Hybrid re-ranking in Cypher (``recommend/score``), divided by the weights' sum::
 
-       score    = 0.75 * sim + 0.25 * evidence
-       evidence = 0.30 * shared artist + 0.15 * same album + 0.20 * best SIMILAR score
-                + 0.15 * shared playlist + 0.12 * shared subgenre + 0.08 * shared genre
+       score = 0.1 * sim + 0.5 * artist ratio + 0.25 * artist share + 1.0 * album ratio
+             + 0.25 * affinity + 0.02 * best SIMILAR score + 0.05 * shared playlist
+             + 0.03 * shared subgenre + 0.02 * shared genre
 
-   ``sim`` is the index's cosine score (1+cos)/2. The embedding dominates (it already
-   encodes the graph); the evidence term breaks near-ties towards songs a person can see
-   are related. Every term lies in [0, 1], so the score does too.
-3. Paths (``recommend/paths``, one batched query for all results): the most informative
+   ``sim`` is the index's cosine score (1+cos)/2. The artist ratio is the seeds by the
+   candidate's artist over that artist's songs on a playlist (how much of what is known
+   of the artist the seeds hold), the share the fraction of the seeds by that artist; the
+   album ratio likewise. The weights were tuned offline on one split (seed 7) and
+   reported on another (seed 42, ``docs/evaluation.md``): graph evidence counted per
+   seed leads, the embedding orders what the evidence leaves tied.
+4. Paths (``recommend/paths``, one batched query for all results): the most informative
    real path of at most 4 hops from a seed: shared artist > same album > SIMILAR chain >
-   shared playlist > shared subgenre > shared genre, then any shortest path
-   (``recommend/paths_fallback``). A candidate no real path explains is dropped in
-   favour of the next one, so every served recommendation carries its path.
+   shared playlist > artist on a seed's playlist > shared subgenre > shared genre, then
+   any shortest path (``recommend/paths_fallback``). A candidate no real path explains is
+   dropped in favour of the next one, so every served recommendation carries its path.
 """
 
 from __future__ import annotations
@@ -41,10 +50,13 @@ from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, 
 
 #: Weights of the hybrid score (see the module docstring); passed to recommend/score.
 WEIGHTS: dict[str, float] = {
-    "embedding": 0.75, "graph": 0.25,
-    "artist": 0.30, "album": 0.15, "similar": 0.20, "playlist": 0.15, "subgenre": 0.12,
-    "genre": 0.08,
+    "embedding": 0.1, "artist": 0.5, "artist_share": 0.25, "album": 1.0, "affinity": 0.25,
+    "similar": 0.02, "playlist": 0.05, "subgenre": 0.03, "genre": 0.02,
 }
+#: Artists whose songs join the candidates by affinity (recommend/candidates_graph).
+AFFINITY_ARTISTS = 50
+#: At most this many graph candidates (recommend/candidates_graph), best sim first.
+GRAPH_CANDIDATES = 2000
 #: Bounds of the public parameters (the API answers 400 outside them).
 MAX_K = 100
 MAX_SEEDS = 100
@@ -255,13 +267,23 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
     cand_list = list(dict.fromkeys(candidates)) if candidates is not None else None
 
     def work(tx: neo4j.ManagedTransaction) -> list[Recommendation]:
+        affinity = {r["artist"]: float(r["affinity"]) for r in tx.run(
+            cypher.load("recommend/artist_affinity"), seeds=ids, n_seeds=len(ids))}
         if cand_list is None:
-            cands = tx.run(cypher.load("recommend/candidates"), seeds=ids, n=fetch + len(ids)).data()
+            cands = tx.run(cypher.load("recommend/candidates"), seeds=ids,
+                           n=fetch + len(ids)).data()[:fetch]
         else:
             cands = tx.run(cypher.load("recommend/candidates_within"), seeds=ids,
                            candidates=cand_list, n=fetch).data()
-        ranked = tx.run(cypher.load("recommend/score"), seeds=ids, cands=cands[:fetch],
-                        w=WEIGHTS, k=fetch).data()
+        seen = {c["id"] for c in cands}
+        top_artists = sorted(affinity, key=lambda a: (-affinity[a], a))[:AFFINITY_ARTISTS]
+        for c in tx.run(cypher.load("recommend/candidates_graph"), seeds=ids,
+                        artists=top_artists, candidates=cand_list, n=GRAPH_CANDIDATES).data():
+            if c["id"] not in seen:
+                seen.add(c["id"])
+                cands.append(c)
+        ranked = tx.run(cypher.load("recommend/score"), seeds=ids, cands=cands,
+                        affinity=affinity, w=WEIGHTS, k=fetch).data()
         return _attach_paths(tx, ids, ranked, k)
 
     return seeds, _read(db, work)
@@ -327,7 +349,8 @@ def reason_for(path: dict[str, list[dict[str, Any]]], seed_title: str | None = N
 
     Examples: "Also by Drake", "From the same album 'Scorpion'", "Sounds alike (92%
     similar)", "Sounds alike (81% similar), 2 hops", "On the same playlist 'Pop Hits'",
-    "Also in the genre 'dance pop'". With several seeds, "like '<seed title>'" is added.
+    "By Drake, also on the playlist 'Pop Hits'", "Also in the genre 'dance pop'". With
+    several seeds, "like '<seed title>'" is added.
     """
     nodes, rels = path["nodes"], path["relationships"]
     middle = nodes[1:-1]
@@ -348,6 +371,8 @@ def reason_for(path: dict[str, list[dict[str, Any]]], seed_title: str | None = N
         text = f"On the same playlist '{middle[0]['name']}'"
     elif len(middle) == 1 and middle[0]["label"] == "Genre":
         text = f"Also in the genre '{middle[0]['name']}'"
+    elif [n["label"] for n in middle] == ["Playlist", "Song", "Artist"]:
+        text = f"By {middle[2]['name']}, also on the playlist '{middle[0]['name']}'"
     else:
         via = [f"{n['label'].lower()} '{n['name']}'" for n in middle if n["label"] != "Song"]
         songs = sum(1 for n in middle if n["label"] == "Song")

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app import get_db, recommend
 from musicgraph.db import Database
-from tests.appdata import HOSTILE_ARTIST, LoadedGraph
+from tests.appdata import HOSTILE_ARTIST, N_SONGS, LoadedGraph, embeddings
 
 
 def hop_exists(db: Database, a: dict[str, Any], b: dict[str, Any], rel: dict[str, Any]) -> None:
@@ -223,6 +223,37 @@ def test_candidate_filter_restricts_results(loaded_app: Flask) -> None:
     assert {r.song["id"] for r in recs} == set(allowed)
 
 
+def test_artist_mate_the_embedding_ranks_last_comes_first(loaded_graph: LoadedGraph,
+                                                          loaded_app: Flask) -> None:
+    """A song by the seed's artist (sharing no album or playlist with it) whose embedding
+    is the seed's least similar must still rank first: the graph candidates bring it in
+    although the vector candidates stop before it, and shared-artist evidence leads."""
+    vecs = embeddings(loaded_graph.ids)
+    cos = vecs[:N_SONGS] @ vecs[0]
+    # Song i is by "Artist {i % 3}", on album i % 4 and playlist i % 2 (tests/csvgen).
+    mates = [i for i in range(1, N_SONGS) if i % 3 == 0 and i % 4 and i % 2]
+    mate = min(mates, key=lambda i: cos[i])
+    others = sorted((i for i in range(1, N_SONGS) if i % 3), key=lambda i: -cos[i])[:20]
+    assert all(cos[i] > cos[mate] for i in others)
+    # More candidates than the vector search keeps for k=1 (OVERFETCH * k + 10).
+    assert len(others) > recommend.OVERFETCH * 1 + 10
+    allowed = [f"T{i:05d}" for i in [*others, mate]]
+    _, recs = recommend.recommend_for_seeds(db_of(loaded_app), ["T00000"], 1, allowed)
+    assert [r.song["id"] for r in recs] == [f"T{mate:05d}"]
+    assert recs[0].reason == "Also by Artist 0"
+
+
+def test_share_of_seeds_by_an_artist_orders_the_artists(loaded_app: Flask) -> None:
+    """Two seeds by Artist 1 and one by Artist 2: Artist 1's songs rank above Artist 2's."""
+    seeds = ["T00001", "T00004", "T00002"]  # Artist 1, Artist 1, Artist 2
+    _, recs = recommend.recommend_for_seeds(db_of(loaded_app), seeds, 20)
+    artists = [r.song["artist"] for r in recs if r.song["artist"] in ("Artist 1", "Artist 2")]
+    assert artists[0] == "Artist 1"
+    last_1 = max(i for i, a in enumerate(artists) if a == "Artist 1")
+    first_2 = min(i for i, a in enumerate(artists) if a == "Artist 2")
+    assert last_1 < first_2
+
+
 def test_served_ranking_is_the_service_ranking(loaded_client: FlaskClient,
                                                loaded_app: Flask) -> None:
     served = loaded_client.get("/api/songs/T00008/recommendations?k=7").get_json()
@@ -251,3 +282,15 @@ def test_explain_rejects_bad_input(loaded_client: FlaskClient, query: str) -> No
     r = loaded_client.get(f"/api/explain?{query}")
     assert r.status_code == 400
     assert r.get_json()["error"]
+
+
+def test_reason_for_an_artist_on_the_seeds_playlist() -> None:
+    """A song without playlists reached through its artist's song on a seed's playlist."""
+    def node(label: str, name: str) -> dict[str, Any]:
+        return {"key": name, "label": label, "name": name}
+
+    path = {"nodes": [node("Song", "seed"), node("Playlist", "Pop Hits"), node("Song", "other"),
+                      node("Artist", "Drake"), node("Song", "new")],
+            "relationships": [{"type": "IN_PLAYLIST"}, {"type": "IN_PLAYLIST"}, {"type": "BY"},
+                              {"type": "BY"}]}
+    assert recommend.reason_for(path) == "By Drake, also on the playlist 'Pop Hits'"

@@ -26,8 +26,13 @@ CALL (r) {
     RETURN p, 4 AS rank
     UNION
     MATCH (s:Song) WHERE s.id IN $seeds
+    MATCH p = (s)-[:IN_PLAYLIST]->(:Playlist)<-[:IN_PLAYLIST]-(o:Song)-[:BY]->(:Artist)<-[:BY]-(r)
+    WHERE o <> r AND o <> s
+    RETURN p, 5 AS rank
+    UNION
+    MATCH (s:Song) WHERE s.id IN $seeds
     MATCH p = (s)-[:HAS_GENRE]->(g:Genre)<-[:HAS_GENRE]-(r)
-    RETURN p, CASE g.level WHEN 'subgenre' THEN 5 ELSE 6 END AS rank
+    RETURN p, CASE g.level WHEN 'subgenre' THEN 6 ELSE 7 END AS rank
   }
   RETURN p, rank
   ORDER BY rank, length(p), reduce(x = 1.0, rel IN relationships(p) | x * coalesce(rel.score, 1.0)) DESC

@@ -9,7 +9,7 @@ CALL (r) {
   ORDER BY length(p)
   LIMIT 1
 }
-RETURN rid AS id, 7 AS rank,
+RETURN rid AS id, 8 AS rank,
        [n IN nodes(p) | {
           key: CASE WHEN n:Artist OR n:Genre THEN n.name ELSE n.id END,
           label: head(labels(n)),
