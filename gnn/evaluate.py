@@ -27,11 +27,13 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from gnn import offline
@@ -63,6 +65,11 @@ class EvalSettings:
             write-back is always on, the served path needs the embeddings in Neo4j.
         out_dir: output folder (default ``<models>/evaluation``).
         threads: torch threads for training (0: torch's default).
+        workers: served queries in flight at once (the driver is thread-safe; Neo4j
+            answers them on its own threads).
+        embeddings: reuse the ``embeddings.npz`` of an earlier run of the same split
+            (same seed, hide fraction and data) instead of training: the served ranking
+            can then be re-measured in minutes. ``None`` trains.
         progress: progress bars.
     """
 
@@ -71,6 +78,8 @@ class EvalSettings:
     train: TrainConfig = field(default_factory=TrainConfig)
     out_dir: Path | None = None
     threads: int = 2
+    workers: int = 4
+    embeddings: Path | None = None
     progress: bool = True
 
 
@@ -90,24 +99,27 @@ def _served_ids(db: Database, seeds: Sequence[str], k: int,
 
 
 def served_topk(db: Database, split: Split, task: Task, k: int, *, whole_catalogue: bool = False,
-                progress: bool = True, served: ServedFn = _served_ids) -> np.ndarray:
+                progress: bool = True, served: ServedFn = _served_ids,
+                workers: int = 1) -> np.ndarray:
     """Run the served ranking for every query of ``task``: ``[Q, k]`` positions.
 
     Positions index the pool (or the whole catalogue with ``whole_catalogue``); a slot
-    the served ranking left empty is ``-1``. Identical queries are asked once.
+    the served ranking left empty is ``-1``. Identical queries are asked once, up to
+    ``workers`` at a time.
     """
     cand_ids = None if whole_catalogue else [split.song_ids[i] for i in split.pool]
     cols = np.arange(split.num_songs) if whole_catalogue else split.pool
     pos = {split.song_ids[c]: i for i, c in enumerate(cols)}
     out = np.full((task.num_queries, k), -1, dtype=np.int64)
-    cache: dict[tuple[str, ...], list[str]] = {}
-    bar = tqdm(range(task.num_queries), desc=f"served {task.name} k={k}", unit=" q",
-               disable=not progress, leave=False)
-    for q in bar:
-        seeds = tuple(split.song_ids[i] for i in task.seeds.indices[
-            task.seeds.indptr[q]:task.seeds.indptr[q + 1]])
-        if seeds not in cache:
-            cache[seeds] = served(db, list(seeds), k, cand_ids)
+    queries = [tuple(split.song_ids[i] for i in task.seeds.indices[
+        task.seeds.indptr[q]:task.seeds.indptr[q + 1]]) for q in range(task.num_queries)]
+    unique = list(dict.fromkeys(queries))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        answers = list(tqdm(pool.map(lambda seeds: served(db, list(seeds), k, cand_ids), unique),
+                            total=len(unique), desc=f"served {task.name} k={k}", unit=" q",
+                            disable=not progress, leave=False))
+    cache = dict(zip(unique, answers, strict=True))
+    for q, seeds in enumerate(queries):
         ranked = [pos[i] for i in cache[seeds] if i in pos][:k]
         if whole_catalogue is False and len(ranked) < len(cache[seeds]):
             raise EvaluationError("the served ranking returned songs outside the candidates")
@@ -191,7 +203,7 @@ def evaluate(settings: EvalSettings | None = None, seed: int = 42,
         try:
             with Database(Neo4jSettings(uri=inst.bolt_uri, password=password)) as db:
                 report = _run_on_graph(db, split, tasks, train_csv, config, out_dir, results,
-                                       timings, progress)
+                                       timings, progress, settings)
                 timings["neo4j_total"] = time.perf_counter() - t
         finally:
             inst.stop()
@@ -221,8 +233,9 @@ def evaluate(settings: EvalSettings | None = None, seed: int = 42,
 def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path,
                   config: TrainConfig, out_dir: Path,
                   results: dict[str, dict[str, dict[str, float]]], timings: dict[str, float],
-                  progress: bool) -> dict[str, Any]:
-    """ETL, training and the two graph methods (embeddings alone, the served ranking)."""
+                  progress: bool, settings: EvalSettings) -> dict[str, Any]:
+    """ETL, training (or reused embeddings) and the two graph methods (embeddings alone,
+    the served ranking)."""
     from etl import pipeline
 
     t = time.perf_counter()
@@ -235,15 +248,33 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
     timings["etl"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    result = train(db, config, models=out_dir / "model", progress=progress)
+    key = {"seed": config.seed, "hide_fraction": float(split.hidden.nnz /
+                                                       (split.hidden.nnz + split.visible.nnz)),
+           "songs": split.num_songs}
+    train_info: dict[str, Any]
+    if settings.embeddings is not None:
+        song_ids, vectors = _load_embeddings(settings.embeddings, key)
+        from gnn.writeback import write_embeddings
+
+        write_embeddings(db, song_ids, torch.from_numpy(vectors), full=True,
+                         batch_size=config.batch_size, progress=progress)
+        train_info = {"reused_embeddings": str(settings.embeddings)}
+    else:
+        result = train(db, config, models=out_dir / "model", progress=progress)
+        song_ids, vectors = list(result.song_ids), result.embeddings.numpy()
+        train_info = {"config": asdict(config), "best_epoch": result.best_epoch,
+                      "best_val_auc": result.best_val_auc,
+                      "val_auc_by_kind": result.val_auc_by_kind,
+                      "epochs_run": len(result.history)}
+        # Kept for analysis without retraining, and for ``embeddings=`` (rows: song_ids).
+        np.savez_compressed(out_dir / "embeddings.npz", song_ids=np.asarray(song_ids),
+                            vectors=vectors, seed=np.asarray(key["seed"]),
+                            hide_fraction=np.asarray(key["hide_fraction"]),
+                            songs=np.asarray(key["songs"]))
     timings["train"] = time.perf_counter() - t
 
-    # Kept for analysis of the embeddings without retraining (song ids aligned with rows).
-    np.savez_compressed(out_dir / "embeddings.npz", song_ids=np.asarray(result.song_ids),
-                        vectors=result.embeddings.numpy())
     t = time.perf_counter()
-    scorer = offline.embedding_scorer(split.song_ids, result.song_ids,
-                                      result.embeddings.numpy())
+    scorer = offline.embedding_scorer(split.song_ids, song_ids, vectors)
     full = np.arange(split.num_songs)
     for task in tasks:
         k = 50 if task.name == "playlist" else 10
@@ -253,24 +284,39 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
         offline.rank(scorer, tasks[0].seeds, full, 10), split)
 
     playlist, song = tasks
-    top10 = served_topk(db, split, playlist, 10, progress=progress)
-    top50 = served_topk(db, split, playlist, 50, progress=progress)
+    workers = settings.workers
+    top10 = served_topk(db, split, playlist, 10, progress=progress, workers=workers)
+    top50 = served_topk(db, split, playlist, 50, progress=progress, workers=workers)
     results["served"]["playlist"] = {
         "recall@10": offline.recall_at_k(top10, playlist.relevant, 10),
         "recall@50": offline.recall_at_k(top50, playlist.relevant, 50),
         "ndcg@10": offline.ndcg_at_k(top10, playlist.relevant, 10),
         "cold_share_top10_whole": _cold_share(
-            served_topk(db, split, playlist, 10, whole_catalogue=True, progress=progress), split),
+            served_topk(db, split, playlist, 10, whole_catalogue=True, progress=progress,
+                        workers=workers), split),
     }
-    results["served"]["song"] = _metrics(served_topk(db, split, song, 10, progress=progress),
-                                         song)
+    results["served"]["song"] = _metrics(served_topk(db, split, song, 10, progress=progress,
+                                                     workers=workers), song)
     timings["graph_methods"] = time.perf_counter() - t
-    return {"train": {"config": asdict(config), "best_epoch": result.best_epoch,
-                      "best_val_auc": result.best_val_auc,
-                      "val_auc_by_kind": result.val_auc_by_kind,
-                      "epochs_run": len(result.history)},
+    return {"train": train_info,
             "etl": {"rows_loaded": etl.rows_loaded, "rows_rejected": etl.rows_rejected,
                     "counts": etl.counts}}
+
+
+def _load_embeddings(path: Path, key: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+    """Song ids and vectors of an earlier run's ``embeddings.npz``, checked against ``key``.
+
+    Raises:
+        EvaluationError: the file is missing or was trained on another split.
+    """
+    if not Path(path).is_file():
+        raise EvaluationError(f"no embeddings file at {path}")
+    with np.load(path) as z:
+        found = {k: z[k].item() for k in key if k in z.files}
+        if found != key:
+            raise EvaluationError(f"{path} was not trained on this split",
+                                  f"it has {found}, this split is {key}")
+        return [str(s) for s in z["song_ids"]], np.asarray(z["vectors"], dtype=np.float32)
 
 
 def verdict(methods: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -215,16 +215,19 @@ def serve(host: str, port: int, debug: bool) -> None:
               help="Seed for the split, seed choices, random baseline and training.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="Songs CSV. Default: the bundled data/spotify_songs.csv.gz.")
+@click.option("--embeddings", "embeddings", type=click.Path(path_type=Path), default=None,
+              help="Reuse the embeddings.npz of an earlier run with the same seed instead "
+                   "of training (re-measures the served ranking in minutes).")
 @_models
 @_quiet
-def evaluate(json_path: Path | None, seed: int, csv_path: Path | None, models: Path | None,
-             quiet: bool) -> None:
+def evaluate(json_path: Path | None, seed: int, csv_path: Path | None,
+             embeddings: Path | None, models: Path | None, quiet: bool) -> None:
     """Offline evaluation: hide 20% of playlist memberships, rank the cold songs with
     every method (a private Neo4j is started for the graph methods), write a report."""
     from gnn.evaluate import EvalSettings, markdown_table
     from gnn.evaluate import evaluate as run_evaluation
 
-    settings = EvalSettings(csv_path=csv_path, progress=not quiet,
+    settings = EvalSettings(csv_path=csv_path, progress=not quiet, embeddings=embeddings,
                             out_dir=(models / "evaluation") if models else None)
     report = run_evaluation(settings, seed=seed, json_path=json_path)
     click.echo(markdown_table(report))

@@ -15,7 +15,8 @@ import scipy.sparse as sp
 
 from etl import pipeline
 from gnn import offline
-from gnn.evaluate import markdown_table, verdict
+from gnn.evaluate import _load_embeddings, markdown_table, served_topk, verdict
+from gnn.offline import EvaluationError
 from musicgraph.db import Database
 from tests.csvgen import BUNDLED_COLUMNS, song, write_csv
 
@@ -197,3 +198,37 @@ def test_verdict_and_table():
     assert v["hit_target_met"] and v["best_other_recall@10"] == "metadata"
     table = markdown_table({"methods": methods, "verdict": v})
     assert "| 0.2500 |" in table and "1.240×" in table
+
+
+def test_served_topk_asks_each_query_once_in_parallel(split: offline.Split):
+    """Queries run on a thread pool, identical seed sets are asked once, and the answers
+    land in their queries' rows (pool positions, -1 pads)."""
+    task = offline.song_task(split, seed=7)
+    pool_ids = [split.song_ids[i] for i in split.pool]
+    calls: list[tuple[str, ...]] = []
+
+    def fake(db: object, seeds: list[str], k: int, cand: list[str] | None) -> list[str]:
+        calls.append(tuple(seeds))
+        assert cand == pool_ids
+        return pool_ids[::-1][:1]  # one answer: the last pool song
+
+    top = served_topk(None, split, task, 3, progress=False, served=fake,  # type: ignore[arg-type]
+                      workers=4)
+    queries = {tuple(split.song_ids[i] for i in task.seeds[q].indices)
+               for q in range(task.num_queries)}
+    assert sorted(calls) == sorted(queries)
+    assert (top[:, 0] == len(split.pool) - 1).all() and (top[:, 1:] == -1).all()
+
+
+def test_reused_embeddings_must_come_from_the_same_split(tmp_path: Path):
+    path = tmp_path / "embeddings.npz"
+    key = {"seed": 42, "hide_fraction": 0.2, "songs": 3}
+    np.savez_compressed(path, song_ids=np.asarray(["a", "b", "c"]),
+                        vectors=np.eye(3, dtype=np.float32), **{k: np.asarray(v)
+                                                                for k, v in key.items()})
+    ids, vectors = _load_embeddings(path, key)
+    assert ids == ["a", "b", "c"] and vectors.shape == (3, 3)
+    with pytest.raises(EvaluationError, match="not trained on this split"):
+        _load_embeddings(path, {**key, "seed": 7})
+    with pytest.raises(EvaluationError, match="no embeddings file"):
+        _load_embeddings(tmp_path / "missing.npz", key)
