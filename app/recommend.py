@@ -170,14 +170,13 @@ def popular(db: Database, limit: int = 12) -> list[dict[str, Any]]:
 
 
 # --- search -----------------------------------------------------------------------------
-def lucene_query(text: str) -> str:
-    """Build a typo-tolerant Lucene query from user text.
+def lucene_clauses(text: str) -> list[str]:
+    """Build typo-tolerant Lucene clauses from user text, one per distinct term.
 
     Each whitespace-separated term has Lucene's special characters escaped (so user text
     is never query syntax); terms of 4+ characters also match with edits (``~1``, or
     ``~2`` from 8 characters: short words would match too much); an exact match is
-    boosted above a fuzzy one. Terms are OR-ed: the more terms a song matches, the higher
-    it scores.
+    boosted above a fuzzy one.
 
     Raises:
         InputError: the text is empty, too long, or has nothing searchable.
@@ -188,7 +187,7 @@ def lucene_query(text: str) -> str:
     if len(text) > MAX_QUERY_CHARS:
         raise InputError(f"q must be at most {MAX_QUERY_CHARS} characters",
                          f"got {len(text)}")
-    clauses = []
+    clauses: list[str] = []
     for term in text.split():
         # Lucene reads upper-case AND/OR/NOT as operators; the analyzer folds case anyway.
         if term in _LUCENE_OPERATORS:
@@ -203,7 +202,12 @@ def lucene_query(text: str) -> str:
             clauses.append(esc)
     if not clauses:
         raise InputError("q has no letters or digits to search for")
-    return " OR ".join(clauses)
+    return list(dict.fromkeys(clauses))
+
+
+def lucene_query(text: str) -> str:
+    """All of :func:`lucene_clauses` OR-ed into one Lucene query."""
+    return " OR ".join(lucene_clauses(text))
 
 
 def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
@@ -214,8 +218,11 @@ def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"limit must be between 1 and {MAX_LIMIT}", f"got {limit}")
-    query = lucene_query(q)
-    rows = db.read("app/search", q=query, limit=limit, fetch=max(50, 5 * limit))
+    clauses = lucene_clauses(q)
+    # Each term is looked up on its own, so a song that matches more of the terms ranks
+    # first: "bohemian rapsody" must find Bohemian Rhapsody before every song by the
+    # artist Rapsody, whose one exact, short-field hit outscores two fuzzy title hits.
+    rows = db.read("app/search", clauses=clauses, limit=limit, fetch=max(100, 10 * limit))
     return [{**song_summary(r), "score": round(float(r["score"]), 6)} for r in rows]
 
 
