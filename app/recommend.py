@@ -205,11 +205,6 @@ def lucene_clauses(text: str) -> list[str]:
     return list(dict.fromkeys(clauses))
 
 
-def lucene_query(text: str) -> str:
-    """All of :func:`lucene_clauses` OR-ed into one Lucene query."""
-    return " OR ".join(lucene_clauses(text))
-
-
 def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
     """Songs whose title or artist matches ``q``, forgiving small typos; best first.
 

@@ -82,14 +82,19 @@ def data_dir() -> Path:
 
 
 # --- web app (issue 4) --------------------------------------------------------------------
+def _test_app(settings: Neo4jSettings) -> Iterator[Flask]:
+    """A Flask app in testing mode on ``settings``; its driver is closed afterwards."""
+    from app import close_db, create_app
+
+    application = create_app({"TESTING": True, "NEO4J": settings})
+    yield application
+    close_db(application)
+
+
 @pytest.fixture
 def app(neo4j_settings: Neo4jSettings) -> Iterator[Flask]:
     """The Flask app pointed at the test server (its driver closed afterwards)."""
-    from app import close_db, create_app
-
-    application = create_app({"TESTING": True, "NEO4J": neo4j_settings})
-    yield application
-    close_db(application)
+    yield from _test_app(neo4j_settings)
 
 
 @pytest.fixture
@@ -117,11 +122,7 @@ def loaded_graph(database: Database, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="module")
 def loaded_app(loaded_graph: LoadedGraph, neo4j_settings: Neo4jSettings) -> Iterator[Flask]:
     """The Flask app over ``loaded_graph``."""
-    from app import close_db, create_app
-
-    application = create_app({"TESTING": True, "NEO4J": neo4j_settings})
-    yield application
-    close_db(application)
+    yield from _test_app(neo4j_settings)
 
 
 @pytest.fixture
