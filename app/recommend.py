@@ -29,9 +29,9 @@ Recommendation, in read queries inside one read transaction:
    seed leads, the embedding orders what the evidence leaves tied.
 4. Paths (``recommend/paths``, one batched query for all results): the most informative
    real path of at most 4 hops from a seed: shared artist > same album > SIMILAR chain >
-   shared playlist > artist on a seed's playlist > shared subgenre > shared genre, then
-   any shortest path (``recommend/paths_fallback``). A candidate no real path explains is
-   dropped in favour of the next one, so every served recommendation carries its path.
+   shared playlist > artist on a seed's playlist > shared subgenre > shared genre >
+   any shortest path, each kind looked for only when no better one was found. A
+   candidate no real path explains is dropped in favour of the next one, so every served recommendation carries its path.
 """
 
 from __future__ import annotations
@@ -269,23 +269,14 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
     cand_list = list(dict.fromkeys(candidates)) if candidates is not None else None
 
     def work(tx: neo4j.ManagedTransaction) -> list[Recommendation]:
-        affinity = {r["artist"]: float(r["affinity"]) for r in tx.run(
-            cypher.load("recommend/artist_affinity"), seeds=ids, n_seeds=len(ids))}
-        if cand_list is None:
-            cands = tx.run(cypher.load("recommend/candidates"), seeds=ids,
-                           n=fetch + len(ids)).data()[:fetch]
-        else:
-            cands = tx.run(cypher.load("recommend/candidates_within"), seeds=ids,
-                           candidates=cand_list, n=fetch).data()
-        seen = {c["id"] for c in cands}
-        top_artists = sorted(affinity, key=lambda a: (-affinity[a], a))[:AFFINITY_ARTISTS]
-        for c in tx.run(cypher.load("recommend/candidates_graph"), seeds=ids,
-                        artists=top_artists, candidates=cand_list, n=GRAPH_CANDIDATES).data():
-            if c["id"] not in seen:
-                seen.add(c["id"])
-                cands.append(c)
-        ranked = tx.run(cypher.load("recommend/score"), seeds=ids, cands=cands,
-                        affinity=affinity, w=WEIGHTS, k=fetch).data()
+        row = tx.run(cypher.load("recommend/artist_affinity"), seeds=ids,
+                     n_seeds=len(ids)).single(strict=True)
+        # Best first, ties by name (the query's order).
+        artists: list[str] = row["artists"]
+        affinity = dict(zip(artists, row["affinities"], strict=True))
+        ranked = _rows(tx.run(cypher.load("recommend/rank"), seeds=ids, candidates=cand_list,
+                              n=fetch, artists=artists[:AFFINITY_ARTISTS], affinity=affinity,
+                              n_graph=GRAPH_CANDIDATES, w=WEIGHTS, k=fetch))
         return _attach_paths(tx, ids, ranked, k)
 
     return seeds, _read(db, work)
@@ -302,12 +293,8 @@ def _attach_paths(tx: neo4j.ManagedTransaction, seeds: list[str], ranked: list[d
         chunk = ranked[start:start + (k - len(out))]
         start += len(chunk)
         ids = [r["id"] for r in chunk]
-        paths = {p["id"]: p for p in tx.run(cypher.load("recommend/paths"), seeds=seeds,
-                                             ids=ids).data()}
-        missing = [i for i in ids if i not in paths]
-        if missing:
-            paths.update({p["id"]: p for p in tx.run(cypher.load("recommend/paths_fallback"),
-                                                     seeds=seeds, ids=missing).data()})
+        paths = {p["id"]: p for p in _rows(tx.run(cypher.load("recommend/paths"), seeds=seeds,
+                                                   ids=ids))}
         for row in chunk:
             found = paths.get(row["id"])
             if found is None:
@@ -320,6 +307,16 @@ def _attach_paths(tx: neo4j.ManagedTransaction, seeds: list[str], ranked: list[d
                 reason=reason_for(path, seed_title=titles.get(path["nodes"][0]["key"])),
                 path=path, shared=row["shared"]))
     return out
+
+
+def _rows(result: neo4j.Result) -> list[dict[str, Any]]:
+    """A result's records as plain dicts of the values the driver decoded.
+
+    Unlike ``Result.data()``, which walks every nested value to convert graph types, this
+    only copies: these queries return strings, numbers, lists and maps, and the walk cost
+    the client more time than the server spent on the query.
+    """
+    return [dict(record.items()) for record in result]
 
 
 def _read(db: Database, work: Any) -> Any:

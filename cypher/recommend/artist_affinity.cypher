@@ -5,6 +5,11 @@
 // with itself, so it is never outranked by a neighbour. A song without playlists (a new
 // release) inherits its artist's affinity: this is how its artist's other songs vouch
 // for it. Returns every artist with a positive affinity, best first.
+// Computed per playlist rather than per (a, b) pair, since the sum regroups as
+//   affinity(a) = 1/sqrt(|P(a)|) * sum over p in P(a) of W(p),
+//   W(p) = sum over the seeds' artists b with p in P(b) of w(b) / sqrt(|P(b)|),
+// so each playlist's artists are expanded once and each |P(a)| is counted once, not
+// once per seed artist (the seeds of one playlist share most of their playlists).
 MATCH (s:Song)-[:BY]->(b:Artist) WHERE s.id IN $seeds
 WITH b, count(DISTINCT s) AS wb
 CALL (b) {
@@ -13,12 +18,16 @@ CALL (b) {
 }
 WITH b, wb, pb WHERE size(pb) > 0
 UNWIND pb AS p
+WITH p, sum(wb / sqrt(toFloat(size(pb)))) AS wp
 MATCH (p)<-[:IN_PLAYLIST]-(:Song)-[:BY]->(a:Artist)
-WITH b, wb, size(pb) AS nb, a, count(DISTINCT p) AS both
+WITH DISTINCT p, wp, a
+WITH a, sum(wp) AS partial
 CALL (a) {
   MATCH (a)<-[:BY]-(:Song)-[:IN_PLAYLIST]->(q:Playlist)
   RETURN count(DISTINCT q) AS na
 }
-WITH a, sum(wb * both / sqrt(toFloat(nb * na))) AS affinity
-RETURN a.name AS artist, affinity / toFloat($n_seeds) AS affinity
+WITH a.name AS artist, partial / sqrt(toFloat(na)) / toFloat($n_seeds) AS affinity
 ORDER BY affinity DESC, artist
+// One row of two parallel lists: hundreds of rows would cost the client more to decode
+// than the server to compute.
+RETURN collect(artist) AS artists, collect(affinity) AS affinities
