@@ -270,7 +270,10 @@ class Instance:
             )
         env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
         proc = subprocess.run(
-            self._java(lib, "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", password),
+            # "--" ends the options: a password starting with "-" is a password, not an
+            # unknown option (picocli's convention).
+            self._java(lib, "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", "--",
+                       password),
             env=env, capture_output=True, text=True,
         )
         if proc.returncode != 0:
