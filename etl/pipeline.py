@@ -2,8 +2,9 @@
 
 Stages: apply the schema; stream the CSV in chunks, validating each row and writing
 valid ones in batched ``UNWIND ... MERGE`` transactions while rejected rows go to a
-rejects CSV with their reasons; then rebuild the SIMILAR edges over every song in the
-database. Every write MERGEs on a constrained key, so running it twice, or again after
+rejects CSV with their reasons; recompute every artist's and album's playlist statistics
+(``cypher/etl/artist_stats``, ``album_stats``: the served ranking reads them); then
+rebuild the SIMILAR edges over every song in the database. Every write MERGEs on a constrained key, so running it twice, or again after
 it was killed half-way, ends with the same graph.
 """
 
@@ -136,6 +137,10 @@ def run(db: Database, csv_path: Path | None = None, mapping: str | None = None,
         with rejects_fh:
             _load_rows(db, reader, rejects_fh, report, options)
 
+    # Over the whole graph, not only this file's rows: an artist's songs may come from
+    # several files. Idempotent, so an interrupted run's rerun ends the same.
+    db.run_auto(cypher.load("etl/artist_stats"))
+    db.run_auto(cypher.load("etl/album_stats"))
     report.similarity = build_similarity(db, options)
     report.counts = graph_counts(db)
     report.seconds = time.perf_counter() - started

@@ -49,6 +49,37 @@ def test_bundled_layout_loads_graph_and_links(db: Database, tmp_path: Path) -> N
     assert [r["g"] for r in sub] == ["pop"]
 
 
+def _stats(db: Database) -> dict[str, tuple[int, int]]:
+    rows = db.run_auto("MATCH (a:Artist) RETURN a.name AS k, a.playlists AS p, "
+                       "a.placed_songs AS s UNION MATCH (al:Album) RETURN al.id AS k, "
+                       "null AS p, al.placed_songs AS s")
+    return {r["k"]: (r["p"], r["s"]) for r in rows}
+
+
+def test_artist_and_album_playlist_stats_follow_every_load(db: Database, tmp_path: Path) -> None:
+    """The served ranking reads these instead of counting per request: they must match
+    the graph after each load, including songs that arrive from a second file."""
+    no_playlist = {"playlist_id": "", "playlist_name": "", "playlist_genre": "",
+                   "playlist_subgenre": ""}
+    # Artist 0: songs 0, 3, 6, 9 on PL0/PL1 and song 12 on none; album AL0: 0, 4, 8, 12.
+    load(db, write_csv(tmp_path / "a.csv", [song(i) for i in range(12)]
+                       + [song(12, **no_playlist)]))
+    stats = _stats(db)
+    assert stats["Artist 0"] == (2, 4) and stats["AL0"] == (None, 3)
+    # A second file puts song 12 on a third playlist: both counts move.
+    load(db, write_csv(tmp_path / "b.csv", [song(12, playlist_id="PL7", playlist_name="New")]))
+    stats = _stats(db)
+    assert stats["Artist 0"] == (3, 5) and stats["AL0"] == (None, 4)
+    # Every artist and album, against a fresh count.
+    fresh = db.run_auto(
+        "MATCH (a:Artist) RETURN a.name AS k, "
+        "COUNT { MATCH (a)<-[:BY]-(:Song)-[:IN_PLAYLIST]->(p) RETURN DISTINCT p } AS p, "
+        "COUNT { MATCH (a)<-[:BY]-(s:Song) WHERE EXISTS { (s)-[:IN_PLAYLIST]->() } } AS s "
+        "UNION MATCH (al:Album) RETURN al.id AS k, null AS p, "
+        "COUNT { MATCH (al)<-[:ON]-(s:Song) WHERE EXISTS { (s)-[:IN_PLAYLIST]->() } } AS s")
+    assert stats == {r["k"]: (r["p"], r["s"]) for r in fresh}
+
+
 def test_other_common_column_names(db: Database, tmp_path: Path) -> None:
     cols = ["id", "name", "artists", "popularity", "danceability", "energy", "key", "loudness",
             "mode", "speechiness", "acousticness", "instrumentalness", "liveness", "valence",

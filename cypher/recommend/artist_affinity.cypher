@@ -12,21 +12,14 @@
 // once per seed artist (the seeds of one playlist share most of their playlists).
 MATCH (s:Song)-[:BY]->(b:Artist) WHERE s.id IN $seeds
 WITH b, count(DISTINCT s) AS wb
-CALL (b) {
-  MATCH (b)<-[:BY]-(:Song)-[:IN_PLAYLIST]->(p:Playlist)
-  RETURN collect(DISTINCT p) AS pb
-}
-WITH b, wb, pb WHERE size(pb) > 0
-UNWIND pb AS p
-WITH p, sum(wb / sqrt(toFloat(size(pb)))) AS wp
+WHERE b.playlists > 0
+MATCH (b)<-[:BY]-(:Song)-[:IN_PLAYLIST]->(p:Playlist)
+WITH DISTINCT b, wb, p
+WITH p, sum(wb / sqrt(toFloat(b.playlists))) AS wp
 MATCH (p)<-[:IN_PLAYLIST]-(:Song)-[:BY]->(a:Artist)
 WITH DISTINCT p, wp, a
 WITH a, sum(wp) AS partial
-CALL (a) {
-  MATCH (a)<-[:BY]-(:Song)-[:IN_PLAYLIST]->(q:Playlist)
-  RETURN count(DISTINCT q) AS na
-}
-WITH a.name AS artist, partial / sqrt(toFloat(na)) / toFloat($n_seeds) AS affinity
+WITH a.name AS artist, partial / sqrt(toFloat(a.playlists)) / toFloat($n_seeds) AS affinity
 ORDER BY affinity DESC, artist
 // One row of two parallel lists: hundreds of rows would cost the client more to decode
 // than the server to compute.

@@ -90,14 +90,12 @@ WITH cand, sim,
      coalesce(head(COLLECT {
        MATCH (cand)-[:BY]->(a:Artist)
        WITH a, COUNT { MATCH (a)<-[:BY]-(s:Song) WHERE s IN seeds } AS k WHERE k > 0
-       WITH k, COUNT { MATCH (a)<-[:BY]-(o:Song) WHERE EXISTS { (o)-[:IN_PLAYLIST]->() } } AS known
-       RETURN toFloat(k) / CASE WHEN known > k THEN known ELSE k END AS x
+       RETURN toFloat(k) / CASE WHEN a.placed_songs > k THEN a.placed_songs ELSE k END AS x
        ORDER BY x DESC LIMIT 1 }), 0.0) AS artist_ratio,
      coalesce(head(COLLECT {
        MATCH (cand)-[:ON]->(al:Album)
        WITH al, COUNT { MATCH (al)<-[:ON]-(s:Song) WHERE s IN seeds } AS k WHERE k > 0
-       WITH k, COUNT { MATCH (al)<-[:ON]-(o:Song) WHERE EXISTS { (o)-[:IN_PLAYLIST]->() } } AS known
-       RETURN toFloat(k) / CASE WHEN known > k THEN known ELSE k END AS x
+       RETURN toFloat(k) / CASE WHEN al.placed_songs > k THEN al.placed_songs ELSE k END AS x
        ORDER BY x DESC LIMIT 1 }), 0.0) AS album_ratio,
      coalesce(head(COLLECT { MATCH (cand)-[:BY]->(a:Artist) WITH $affinity[a.name] AS x
                              WHERE x IS NOT NULL RETURN CASE WHEN x > 1.0 THEN 1.0 ELSE x END AS x
