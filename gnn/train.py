@@ -81,6 +81,10 @@ class TrainConfig:
         weight_decay: Adam weight decay.
         epochs: maximum epochs; one epoch is one full-batch optimiser step.
         patience: epochs without validation AUC improvement before stopping.
+        val_every: validate (and consider a checkpoint) every this many epochs, and at
+            the last. A validation is a full forward pass plus two AUCs, about 40% of a
+            training step here; every 5th epoch saves a quarter of the training time and,
+            with the best epoch at the cap on the bundled data, picks the same model.
         min_delta: smallest AUC gain that counts as an improvement.
         seed: seeds weights, splits and sampling.
         neg_ratio: random negatives per positive.
@@ -105,6 +109,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     epochs: int = 150
     patience: int = 15
+    val_every: int = 5
     min_delta: float = 1e-4
     seed: int = 42
     neg_ratio: int = 1
@@ -123,6 +128,7 @@ class TrainConfig:
             (self.layers >= 1, "layers must be at least 1"),
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.patience >= 1, "patience must be at least 1"),
+            (self.val_every >= 1, "val_every must be at least 1"),
             (self.lr > 0, "lr must be positive"),
             (self.neg_ratio >= 1, "neg_ratio must be at least 1"),
             (0 < self.val_fraction < 1, "val_fraction must lie in (0, 1)"),
@@ -143,7 +149,8 @@ class TrainResult:
 
     Attributes:
         config: the configuration used.
-        history: one dict per epoch (``epoch``, ``loss``, ``val_auc``, per-kind AUCs).
+        history: one dict per epoch (``epoch``, ``loss``; on validated epochs also
+            ``val_auc`` and the per-kind AUCs).
         best_epoch: epoch of the kept weights.
         best_val_auc: validation AUC of the kept weights (mean over held-out kinds).
         val_auc_by_kind: validation AUC per held-out kind at the best epoch.
@@ -412,17 +419,20 @@ def _plot_curve(history: list[dict[str, float]], path: Path, best_epoch: int) ->
     import matplotlib.pyplot as plt
 
     epochs = [h["epoch"] for h in history]
+    validated = [h for h in history if "val_auc" in h]  # every val_every-th epoch
     fig, ax_loss = plt.subplots(figsize=(7, 4))
     ax_loss.plot(epochs, [h["loss"] for h in history], color="tab:blue", label="training loss")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss", color="tab:blue")
     ax_auc = ax_loss.twinx()
-    ax_auc.plot(epochs, [h["val_auc"] for h in history], color="tab:orange",
+    val_epochs = [h["epoch"] for h in validated]
+    ax_auc.plot(val_epochs, [h["val_auc"] for h in validated], color="tab:orange",
                 label="validation AUC (mean of kinds)")
     for kind, style in zip(_VAL_KINDS, (":", "--"), strict=True):
-        if f"val_auc_{kind}" in history[0]:
-            ax_auc.plot(epochs, [h[f"val_auc_{kind}"] for h in history], color="tab:orange",
-                        linestyle=style, linewidth=1, label=f"validation AUC, {kind}")
+        if f"val_auc_{kind}" in validated[0]:
+            ax_auc.plot(val_epochs, [h[f"val_auc_{kind}"] for h in validated],
+                        color="tab:orange", linestyle=style, linewidth=1,
+                        label=f"validation AUC, {kind}")
     ax_auc.set_ylabel("validation AUC", color="tab:orange")
     ax_auc.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch {best_epoch}")
     lines = ax_loss.get_legend_handles_labels()
@@ -480,6 +490,9 @@ def train(db: Database, config: TrainConfig | None = None, *, models: Path | Non
             if not torch.isfinite(torch.tensor(loss)):
                 raise ModelError(f"training diverged at epoch {epoch} (loss {loss}): "
                                  "lower the learning rate")
+            if epoch % config.val_every and epoch != config.epochs:
+                history.append({"epoch": epoch, "loss": loss})
+                continue
             metrics = evaluate(model, x, eval_edges, split)
             history.append({"epoch": epoch, "loss": loss, **metrics})
             log.info("epoch %d loss %.4f val_auc %.4f", epoch, loss, metrics["val_auc"])

@@ -134,6 +134,17 @@ def test_train_writes_embeddings_index_and_artifacts(graph: Database, tmp_path: 
     assert (art / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_validation_runs_every_val_every_epochs_and_at_the_last(graph: Database,
+                                                                tmp_path: Path):
+    result = run(graph, tmp_path, epochs=20, val_every=7, patience=100, write_back=False)
+    assert [h["epoch"] for h in result.history] == list(range(1, 21))
+    assert [h["epoch"] for h in result.history if "val_auc" in h] == [7, 14, 20]
+    # The checkpoint is chosen among validated epochs only.
+    assert result.best_epoch in (7, 14, 20)
+    with pytest.raises(ModelError, match="val_every"):
+        TrainConfig(val_every=0).validate()
+
+
 def test_embeddings_cluster_by_planted_structure(graph: Database, tmp_path: Path, planted):
     run(graph, tmp_path)
     hits = total = 0
