@@ -127,20 +127,73 @@ def served_topk(db: Database, split: Split, task: Task, k: int, *, whole_catalog
     return out
 
 
-def _metrics(topk: np.ndarray, task: Task) -> dict[str, float]:
+PerQuery = dict[str, np.ndarray]
+
+
+def _per_query(task: Task, top10: np.ndarray, top50: np.ndarray | None = None) -> PerQuery:
+    """Each metric of ``task`` for each query (task 1 needs the top-50 for Recall@50)."""
+    rel = task.relevant
     if task.name == "playlist":
-        return {"recall@10": offline.recall_at_k(topk, task.relevant, 10),
-                "recall@50": offline.recall_at_k(topk, task.relevant, 50),
-                "ndcg@10": offline.ndcg_at_k(topk, task.relevant, 10)}
-    return {"hit@10": offline.hit_rate_at_k(topk, task.relevant, 10)}
+        if top50 is None:
+            raise EvaluationError("task 1 needs a top-50 ranking for Recall@50")
+        return {"recall@10": offline.recall_per_query(top10, rel, 10),
+                "recall@50": offline.recall_per_query(top50, rel, 50),
+                "ndcg@10": offline.ndcg_per_query(top10, rel, 10)}
+    return {"hit@10": offline.hit_per_query(top10, rel, 10)}
 
 
-def _cold_share(topk: np.ndarray, split: Split) -> float:
-    """Share of cold-pool songs among the filled slots of whole-catalogue top-k lists."""
-    cold = np.zeros(split.num_songs, dtype=bool)
-    cold[split.pool] = True
-    filled = topk[topk >= 0]
-    return float(cold[filled].mean()) if len(filled) else 0.0
+def _leak(topk: np.ndarray, split: Split, task: Task) -> dict[str, float]:
+    """The leak alarm of whole-catalogue top-k lists (filled slots only), split in two.
+
+    ``cold_share_top10_whole``: the share of cold-pool songs. ``hidden_share_top10_whole``:
+    the share that are the query's own hidden songs (found, not guessed: ranking them is
+    the task). ``other_cold_share_top10_whole``: the rest of the cold share; a method that
+    learnt "no playlist, so probably hidden" shows it here, above the pool's share of the
+    catalogue (``protocol.cold_fraction``), which is what chance gives.
+    """
+    pool_pos = np.full(split.num_songs, -1)
+    pool_pos[split.pool] = np.arange(len(split.pool))
+    filled = topk >= 0
+    col = pool_pos[np.where(filled, topk, 0)]
+    cold = filled & (col >= 0)
+    rows = np.broadcast_to(np.arange(len(topk))[:, None], topk.shape)
+    hidden = cold & task.relevant[rows, np.where(cold, col, 0)]
+    n = max(int(filled.sum()), 1)
+    return {"cold_share_top10_whole": float(cold.sum() / n),
+            "hidden_share_top10_whole": float(hidden.sum() / n),
+            "other_cold_share_top10_whole": float((cold & ~hidden).sum() / n)}
+
+
+def _summarise(per_query: dict[str, dict[str, PerQuery]], leaks: dict[str, dict[str, float]],
+               seed: int) -> dict[str, dict[str, Any]]:
+    """Mean and 95% bootstrap interval of every metric, for every method; the leak alarm.
+
+    Every method's interval on a task resamples the same queries (same bootstrap seed).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for m in METHODS:
+        out[m] = {"label": LABELS[m]}
+        for task, metrics in per_query[m].items():
+            out[m][task] = {name: float(v.mean()) for name, v in metrics.items()}
+            out[m][task]["ci95"] = {name: [round(x, 4) for x in offline.bootstrap_ci(v, seed)]
+                                    for name, v in metrics.items()}
+        out[m]["playlist"].update(leaks[m])
+    return out
+
+
+def score_numpy(name: str, scorer: offline.Scorer, split: Split, tasks: list[Task],
+                per_query: dict[str, dict[str, PerQuery]],
+                leaks: dict[str, dict[str, float]]) -> None:
+    """Rank the pool (both tasks) and the whole catalogue (leak alarm) with a numpy method."""
+    for task in tasks:
+        if task.name == "playlist":
+            top50 = offline.rank(scorer, task.seeds, split.pool, 50)
+            per_query[name][task.name] = _per_query(task, top50[:, :10], top50)
+        else:
+            per_query[name][task.name] = _per_query(
+                task, offline.rank(scorer, task.seeds, split.pool, 10))
+    leaks[name] = _leak(offline.rank(scorer, tasks[0].seeds, np.arange(split.num_songs), 10),
+                        split, tasks[0])
 
 
 def evaluate(settings: EvalSettings | None = None, seed: int = 42,
@@ -174,20 +227,11 @@ def evaluate(settings: EvalSettings | None = None, seed: int = 42,
     baselines = offline.make_baselines(split, seed)
     timings["split"] = time.perf_counter() - t0
 
-    results: dict[str, dict[str, dict[str, float]]] = {m: {} for m in METHODS}
-    full = np.arange(split.num_songs)
-
-    def score_numpy(name: str, scorer: offline.Scorer) -> None:
-        for task in tasks:
-            k = 50 if task.name == "playlist" else 10
-            results[name][task.name] = _metrics(offline.rank(scorer, task.seeds, split.pool, k),
-                                                task)
-        results[name]["playlist"]["cold_share_top10_whole"] = _cold_share(
-            offline.rank(scorer, tasks[0].seeds, full, 10), split)
-
+    per_query: dict[str, dict[str, PerQuery]] = {m: {} for m in METHODS}
+    leaks: dict[str, dict[str, float]] = {}
     for name, scorer in tqdm(baselines.items(), desc="baselines", disable=not progress,
                              leave=False):
-        score_numpy(name, scorer)
+        score_numpy(name, scorer, split, tasks, per_query, leaks)
     timings["baselines"] = time.perf_counter() - t0 - timings["split"]
 
     config = TrainConfig(**{**asdict(settings.train), "seed": seed, "write_back": True,
@@ -202,8 +246,8 @@ def evaluate(settings: EvalSettings | None = None, seed: int = 42,
         inst.start(password)
         try:
             with Database(Neo4jSettings(uri=inst.bolt_uri, password=password)) as db:
-                report = _run_on_graph(db, split, tasks, train_csv, config, out_dir, results,
-                                       timings, progress, settings)
+                report = _run_on_graph(db, split, tasks, train_csv, config, out_dir, per_query,
+                                       leaks, timings, progress, settings)
                 timings["neo4j_total"] = time.perf_counter() - t
         finally:
             inst.stop()
@@ -217,23 +261,25 @@ def evaluate(settings: EvalSettings | None = None, seed: int = 42,
             "memberships_visible": int(split.visible.nnz),
             "memberships_hidden": int(split.hidden.nnz),
             "cold_pool": len(split.pool),
+            "cold_fraction": round(len(split.pool) / split.num_songs, 4),
             "playlist_queries": tasks[0].num_queries,
             "playlist_targets": int(tasks[0].relevant.sum()),
             "song_queries": tasks[1].num_queries,
             "max_seeds": offline.MAX_SEEDS,
         },
-        "methods": {m: {"label": LABELS[m], **results[m]} for m in METHODS},
+        "methods": _summarise(per_query, leaks, seed),
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     })
-    report["verdict"] = verdict(report["methods"])
+    report["verdict"] = verdict(report["methods"], per_query, seed)
     write_outputs(report, out_dir, json_path)
     return report
 
 
 def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path,
                   config: TrainConfig, out_dir: Path,
-                  results: dict[str, dict[str, dict[str, float]]], timings: dict[str, float],
-                  progress: bool, settings: EvalSettings) -> dict[str, Any]:
+                  per_query: dict[str, dict[str, PerQuery]], leaks: dict[str, dict[str, float]],
+                  timings: dict[str, float], progress: bool,
+                  settings: EvalSettings) -> dict[str, Any]:
     """ETL, training (or reused embeddings) and the two graph methods (embeddings alone,
     the served ranking)."""
     from etl import pipeline
@@ -274,29 +320,18 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    scorer = offline.embedding_scorer(split.song_ids, song_ids, vectors)
-    full = np.arange(split.num_songs)
-    for task in tasks:
-        k = 50 if task.name == "playlist" else 10
-        results["graphsage"][task.name] = _metrics(
-            offline.rank(scorer, task.seeds, split.pool, k), task)
-    results["graphsage"]["playlist"]["cold_share_top10_whole"] = _cold_share(
-        offline.rank(scorer, tasks[0].seeds, full, 10), split)
+    score_numpy("graphsage", offline.embedding_scorer(split.song_ids, song_ids, vectors),
+                split, tasks, per_query, leaks)
 
     playlist, song = tasks
     workers = settings.workers
     top10 = served_topk(db, split, playlist, 10, progress=progress, workers=workers)
     top50 = served_topk(db, split, playlist, 50, progress=progress, workers=workers)
-    results["served"]["playlist"] = {
-        "recall@10": offline.recall_at_k(top10, playlist.relevant, 10),
-        "recall@50": offline.recall_at_k(top50, playlist.relevant, 50),
-        "ndcg@10": offline.ndcg_at_k(top10, playlist.relevant, 10),
-        "cold_share_top10_whole": _cold_share(
-            served_topk(db, split, playlist, 10, whole_catalogue=True, progress=progress,
-                        workers=workers), split),
-    }
-    results["served"]["song"] = _metrics(served_topk(db, split, song, 10, progress=progress,
-                                                     workers=workers), song)
+    per_query["served"]["playlist"] = _per_query(playlist, top10, top50)
+    leaks["served"] = _leak(served_topk(db, split, playlist, 10, whole_catalogue=True,
+                                        progress=progress, workers=workers), split, playlist)
+    per_query["served"]["song"] = _per_query(
+        song, served_topk(db, split, song, 10, progress=progress, workers=workers))
     timings["graph_methods"] = time.perf_counter() - t
     return {"train": train_info,
             "etl": {"rows_loaded": etl.rows_loaded, "rows_rejected": etl.rows_rejected,
@@ -319,39 +354,83 @@ def _load_embeddings(path: Path, key: dict[str, Any]) -> tuple[list[str], np.nda
         return [str(s) for s in z["song_ids"]], np.asarray(z["vectors"], dtype=np.float32)
 
 
-def verdict(methods: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def verdict(methods: dict[str, dict[str, Any]],
+            per_query: dict[str, dict[str, PerQuery]] | None = None,
+            seed: int = 0) -> dict[str, Any]:
     """The issue's targets: served Recall@10 ≥ 1.2× the best other method's (task 1) and
-    served HitRate@10 above every other method's (task 2)."""
+    served HitRate@10 above every other method's (task 2).
+
+    With ``per_query``, also paired 95% bootstrap intervals (the same queries resampled
+    for both methods): of the Recall@10 ratio, and of the HitRate@10 difference.
+    """
     others = [m for m in methods if m != "served"]
     best_r = max(others, key=lambda m: methods[m]["playlist"]["recall@10"])
     best_h = max(others, key=lambda m: methods[m]["song"]["hit@10"])
     served = methods["served"]
     ratio = served["playlist"]["recall@10"] / max(methods[best_r]["playlist"]["recall@10"], 1e-12)
-    return {"best_other_recall@10": best_r, "recall@10_ratio": round(ratio, 4),
-            "recall_target_met": ratio >= 1.2,
-            "best_other_hit@10": best_h,
-            "hit_target_met": served["song"]["hit@10"] > methods[best_h]["song"]["hit@10"]}
+    out: dict[str, Any] = {
+        "best_other_recall@10": best_r, "recall@10_ratio": round(ratio, 4),
+        "recall_target_met": ratio >= 1.2,
+        "best_other_hit@10": best_h,
+        "hit@10_difference": round(served["song"]["hit@10"] - methods[best_h]["song"]["hit@10"],
+                                   4),
+        "hit_target_met": served["song"]["hit@10"] > methods[best_h]["song"]["hit@10"]}
+    if per_query is not None:
+        out["recall@10_ratio_ci95"] = [round(x, 4) for x in offline.bootstrap_ratio_ci(
+            per_query["served"]["playlist"]["recall@10"],
+            per_query[best_r]["playlist"]["recall@10"], seed)]
+        out["hit@10_difference_ci95"] = [round(x, 4) for x in offline.bootstrap_ci(
+            per_query["served"]["song"]["hit@10"] - per_query[best_h]["song"]["hit@10"], seed)]
+    return out
+
+
+def _cell(metrics: dict[str, Any], name: str) -> str:
+    ci = metrics.get("ci95", {}).get(name)
+    return f"{metrics[name]:.4f}" + (f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else "")
 
 
 def markdown_table(report: dict[str, Any]) -> str:
-    """The results as a Markdown table (one row per method)."""
+    """The results as Markdown: the metrics with 95% bootstrap intervals, then the leak
+    alarm, one row per method."""
     lines = [
-        "| method | task 1 Recall@10 | task 1 Recall@50 | task 1 NDCG@10 | task 2 HitRate@10 "
-        "| leak alarm: cold share of whole-catalogue top-10 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| method | task 1 Recall@10 | task 1 Recall@50 | task 1 NDCG@10 | task 2 HitRate@10 |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, m in report["methods"].items():
         p, s = m["playlist"], m["song"]
         bold = "**" if name == "served" else ""
-        lines.append(f"| {bold}{m['label']}{bold} | {p['recall@10']:.4f} | {p['recall@50']:.4f} "
-                     f"| {p['ndcg@10']:.4f} | {s['hit@10']:.4f} "
-                     f"| {p['cold_share_top10_whole']:.3f} |")
+        lines.append(f"| {bold}{m['label']}{bold} | {_cell(p, 'recall@10')} "
+                     f"| {_cell(p, 'recall@50')} | {_cell(p, 'ndcg@10')} "
+                     f"| {_cell(s, 'hit@10')} |")
     v = report["verdict"]
     lines.append("")
-    lines.append(f"Served Recall@10 / best other ({v['best_other_recall@10']}): "
-                 f"{v['recall@10_ratio']:.3f}× (target 1.2×: "
-                 f"{'met' if v['recall_target_met'] else 'not met'}); task 2 HitRate@10 above "
-                 f"every other method: {'yes' if v['hit_target_met'] else 'no'}.")
+    ratio_ci = v.get("recall@10_ratio_ci95")
+    diff_ci = v.get("hit@10_difference_ci95")
+    lines.append(
+        f"Served Recall@10 / best other ({v['best_other_recall@10']}): "
+        f"{v['recall@10_ratio']:.3f}×"
+        + (f" (95% interval {ratio_ci[0]:.2f}–{ratio_ci[1]:.2f}×)" if ratio_ci else "")
+        + f"; target 1.2×: {'met' if v['recall_target_met'] else 'not met'}. "
+        f"Task 2 HitRate@10 above every other method: {'yes' if v['hit_target_met'] else 'no'}"
+        f" (+{v.get('hit@10_difference', 0):.4f} over {v['best_other_hit@10']}"
+        + (f", 95% interval {diff_ci[0]:+.4f} to {diff_ci[1]:+.4f}" if diff_ci else "")
+        + ").")
+    cold = report.get("protocol", {}).get("cold_fraction")
+    lines += [
+        "",
+        "Leak alarm: share of cold-pool songs in each method's top-10 when it ranks the whole "
+        "catalogue (task 1 queries)"
+        + (f"; chance is the pool's share of the catalogue, {cold:.3f}" if cold else "") + ".",
+        "",
+        "| method | cold share | of which the query's hidden songs | other cold songs |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, m in report["methods"].items():
+        p = m["playlist"]
+        bold = "**" if name == "served" else ""
+        lines.append(f"| {bold}{m['label']}{bold} | {p['cold_share_top10_whole']:.3f} "
+                     f"| {p.get('hidden_share_top10_whole', float('nan')):.3f} "
+                     f"| {p.get('other_cold_share_top10_whole', float('nan')):.3f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from etl import pipeline
 from gnn import offline
-from gnn.evaluate import _load_embeddings, markdown_table, served_topk, verdict
+from gnn.evaluate import _leak, _load_embeddings, markdown_table, served_topk, verdict
 from gnn.offline import EvaluationError
 from musicgraph.db import Database
 from tests.csvgen import BUNDLED_COLUMNS, song, write_csv
@@ -139,6 +139,45 @@ def test_metrics_match_hand_computation():
         offline.recall_at_k(topk, np.zeros_like(relevant), 2)
 
 
+def test_bootstrap_intervals_cover_the_mean_shrink_with_data_and_pair_methods():
+    rng = np.random.default_rng(0)
+    small = rng.random(50) < 0.3
+    large = rng.random(5000) < 0.3
+    lo, hi = offline.bootstrap_ci(small.astype(float), seed=1)
+    assert lo < small.mean() < hi
+    lo2, hi2 = offline.bootstrap_ci(large.astype(float), seed=1)
+    assert lo2 < large.mean() < hi2 and (hi2 - lo2) < (hi - lo) / 5
+    # The same seed gives the same interval: reports are reproducible.
+    assert offline.bootstrap_ci(small.astype(float), seed=1) == (lo, hi)
+    # Paired: a method against itself is a ratio of exactly 1 in every resample.
+    x = rng.random(200)
+    assert offline.bootstrap_ratio_ci(x, x, seed=3) == pytest.approx((1.0, 1.0))
+    # Twice the other method on every query: exactly 2, whatever the resample.
+    assert offline.bootstrap_ratio_ci(2 * x, x, seed=3) == pytest.approx((2.0, 2.0))
+    with pytest.raises(EvaluationError):
+        offline.bootstrap_ratio_ci(x, x[:-1], seed=3)
+
+
+def test_leak_alarm_separates_found_hidden_songs_from_other_cold_songs(split: offline.Split):
+    task = offline.playlist_task(split, seed=7)
+    cold = [int(c) for c in split.pool]
+    warm = [i for i in range(split.num_songs) if i not in set(cold)]
+    topk = np.full((task.num_queries, 4), -1)
+    # Query 0: one of its hidden songs, one other cold song (not its target), two warm songs.
+    target = cold[int(np.flatnonzero(task.relevant[0])[0])]
+    other = next(c for p, c in enumerate(cold) if not task.relevant[0, p])
+    topk[0] = [target, other, warm[0], warm[1]]
+    leak = _leak(topk[:1], split, offline.Task("playlist", task.seeds[:1], task.relevant[:1],
+                                                task.labels[:1]))
+    assert leak == {"cold_share_top10_whole": 0.5, "hidden_share_top10_whole": 0.25,
+                    "other_cold_share_top10_whole": 0.25}
+    # Empty slots (-1) are not counted.
+    topk2 = np.array([[target, -1, -1, -1]])
+    leak2 = _leak(topk2, split, offline.Task("playlist", task.seeds[:1], task.relevant[:1],
+                                             task.labels[:1]))
+    assert leak2["cold_share_top10_whole"] == 1.0 and leak2["hidden_share_top10_whole"] == 1.0
+
+
 def test_top_k_orders_and_drops_excluded():
     scores = np.array([[0.1, 0.9, -np.inf, 0.5]])
     assert offline.top_k(scores, 4).tolist() == [[1, 3, 0, -1]]
@@ -198,6 +237,18 @@ def test_verdict_and_table():
     assert v["hit_target_met"] and v["best_other_recall@10"] == "metadata"
     table = markdown_table({"methods": methods, "verdict": v})
     assert "| 0.2500 |" in table and "1.240×" in table
+    # With per-query values: paired intervals of the ratio and of the HitRate difference.
+    rng = np.random.default_rng(0)
+    base = rng.random(300) < 0.25
+    per_query = {"metadata": {"playlist": {"recall@10": base.astype(float)},
+                              "song": {"hit@10": base.astype(float)}},
+                 "served": {"playlist": {"recall@10": 1.24 * base},
+                            "song": {"hit@10": (base | (rng.random(300) < 0.1)).astype(float)}}}
+    v = verdict(methods, per_query, seed=5)
+    assert v["recall@10_ratio_ci95"] == pytest.approx([1.24, 1.24])
+    lo, hi = v["hit@10_difference_ci95"]
+    assert 0 < lo <= hi
+    assert "95% interval 1.24–1.24×" in markdown_table({"methods": methods, "verdict": v})
 
 
 def test_served_topk_asks_each_query_once_in_parallel(split: offline.Split):
