@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j import GraphDatabase, RoutingControl
+from neo4j import GraphDatabase, NotificationDisabledClassification, RoutingControl
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
 import cypher
@@ -45,6 +45,10 @@ class Database:
             connection_acquisition_timeout=10.0,
             connection_timeout=5.0,
             max_transaction_retry_time=retry_seconds,
+            # "Property key does not exist" (e.g. `embedding` before the first training)
+            # is expected here and was logged for every query; deprecations still show.
+            notifications_disabled_classifications=[
+                NotificationDisabledClassification.UNRECOGNIZED],
         )
 
     @property
