@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -221,6 +222,24 @@ def test_candidate_filter_restricts_results(loaded_app: Flask) -> None:
                                               candidates=allowed)
     assert seed["id"] == "T00002"
     assert {r.song["id"] for r in recs} == set(allowed)
+
+
+def test_candidate_filter_of_every_song_ranks_as_no_filter(loaded_graph: LoadedGraph,
+                                                          loaded_app: Flask) -> None:
+    """The filtered path (probe, wider probe, exact fallback) and the unfiltered one
+    (the production vector search) agree when the filter lets every song through; a
+    filter of the songs least like the seed, which no probe reaches first, still fills
+    the list, in exact-cosine order among songs with equal evidence."""
+    db = db_of(loaded_app)
+    for seeds in (["T00002"], ["T00001", "T00004", "T00007"]):
+        _, free = recommend.recommend_for_seeds(db, seeds, 12)
+        _, filtered = recommend.recommend_for_seeds(db, seeds, 12, loaded_graph.ids)
+        assert [r.song["id"] for r in filtered] == [r.song["id"] for r in free]
+    vecs = embeddings(loaded_graph.ids)
+    cos = vecs[:N_SONGS] @ vecs[2]
+    far = [f"T{i:05d}" for i in np.argsort(cos)[:6]]
+    _, recs = recommend.recommend_for_seeds(db, ["T00002"], 6, far)
+    assert sorted(r.song["id"] for r in recs) == sorted(far)
 
 
 def test_artist_mate_the_embedding_ranks_last_comes_first(loaded_graph: LoadedGraph,

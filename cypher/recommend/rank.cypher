@@ -13,9 +13,12 @@
 // Candidates:
 //   1. nearest: the song_embedding vector index. It filters after its top-N, so it is
 //      asked for more than is kept: without a filter, $n plus the seeds (dropped); with
-//      a filter, enough songs that $n of them are expected to pass it (the filter's share
-//      of the catalogue, times 4). When fewer than $n passed, the exact cosine over the
-//      filter's songs is used instead, so a filter never starves the ranking.
+//      a filter, enough songs that $n of them are expected to pass it (4 times $n over
+//      the filter's share of the catalogue). A filter's songs may sit far from the query
+//      (the evaluation's cold pool from a playlist's mean vector: a third of the
+//      playlists fell short), so a short first probe is followed by one 4 times wider,
+//      and only if that falls short too by the exact cosine over the filter's songs
+//      (about 3 times the cost of a probe): a filter never starves the ranking.
 //   2. graph: songs by a seed's artist, from a seed's album, or by one of $artists, with
 //      their exact cosine: artist and album evidence is scored even for a song the
 //      embedding alone ranks low (a song without playlists, whose embedding knows least).
@@ -56,6 +59,14 @@ CALL (query) {
 }
 CALL (query, near) {
   WITH query WHERE $candidates IS NOT NULL AND size(near) < $n
+  WITH query, toInteger(ceil(16.0 * $n * COUNT { (:Song) } / (size($candidates) + 1))) AS probe
+  CALL db.index.vector.queryNodes('song_embedding', probe, query) YIELD node, score
+  WITH node, score WHERE NOT node.id IN $seeds AND node.id IN $candidates
+  WITH node, score ORDER BY score DESC, node.id LIMIT $n
+  RETURN collect({node: node, sim: score}) AS wider
+}
+CALL (query, near, wider) {
+  WITH query WHERE $candidates IS NOT NULL AND size(near) < $n AND size(wider) < $n
   UNWIND $candidates AS cid
   MATCH (node:Song {id: cid})
   WHERE node.embedding IS NOT NULL AND NOT node.id IN $seeds
@@ -78,8 +89,8 @@ CALL (query) {
   ORDER BY sim DESC, node.id LIMIT $n_graph
   RETURN collect({node: node, sim: sim}) AS graph
 }
-WITH seeds, n, playlists, genres, CASE WHEN size(exact) > 0 THEN exact ELSE near END AS nearest,
-     graph
+WITH seeds, n, playlists, genres, graph,
+     CASE WHEN size(exact) > 0 THEN exact WHEN size(wider) > 0 THEN wider ELSE near END AS nearest
 // A song both near and a graph candidate is scored once, with its nearest-list score.
 WITH seeds, n, playlists, genres, nearest, [c IN nearest | c.node] AS near_nodes, graph
 UNWIND nearest + [c IN graph WHERE NOT c.node IN near_nodes] AS c
