@@ -4,18 +4,17 @@ Views only parse, call and serialise; an offline evaluation calls these same fun
 (with ``candidates`` to restrict the ranking to a held-out set), so what is measured is
 what is served.
 
-Recommendation, in read queries inside one read transaction:
+Recommendation, three read queries inside one read transaction:
 
 1. Artist affinity (``recommend/artist_affinity``): from visible playlists only, how
    often each artist shares a playlist with the seeds' artists (cosine of their playlist
    sets, summed over the seeds). A new song without playlists inherits its artist's.
-2. Candidates: the ``song_embedding`` vector index queried with the mean of the seeds'
-   embeddings (``recommend/candidates``), or, with a candidate filter, the exact cosine
-   over just those songs (``recommend/candidates_within``); joined by graph candidates
-   (``recommend/candidates_graph``): songs by the seeds' artists, from their albums and by
-   the :data:`AFFINITY_ARTISTS` best-affinity artists, which the embedding alone may rank
-   too low to be re-scored.
-3. Hybrid re-ranking in Cypher (``recommend/score``), divided by the weights' sum::
+2. Candidates and score, in one statement (``recommend/rank``). Candidates: the
+   ``song_embedding`` vector index queried with the mean of the seeds' embeddings (with
+   a candidate filter: probed wider until enough pass it, else the exact cosine over the
+   filter's songs), joined by graph candidates: songs by the seeds' artists, from their
+   albums and by the :data:`AFFINITY_ARTISTS` best-affinity artists, which the embedding
+   alone may rank too low to be re-scored. Hybrid score, divided by the weights' sum::
 
        score = 0.1 * sim + 0.5 * artist ratio + 0.25 * artist share + 1.0 * album ratio
              + 0.25 * affinity + 0.02 * best SIMILAR score + 0.05 * shared playlist
@@ -23,15 +22,16 @@ Recommendation, in read queries inside one read transaction:
 
    ``sim`` is the index's cosine score (1+cos)/2. The artist ratio is the seeds by the
    candidate's artist over that artist's songs on a playlist (how much of what is known
-   of the artist the seeds hold), the share the fraction of the seeds by that artist; the
-   album ratio likewise. The weights were tuned offline on one split (seed 7) and
-   reported on another (seed 42, ``docs/evaluation.md``): graph evidence counted per
-   seed leads, the embedding orders what the evidence leaves tied.
-4. Paths (``recommend/paths``, one batched query for all results): the most informative
+   of the artist the seeds hold; the ETL stores the denominator), the share the fraction
+   of the seeds by that artist; the album ratio likewise. The weights were tuned offline
+   on one split (seed 7) and reported on another (seed 42, ``docs/evaluation.md``): graph
+   evidence counted per seed leads, the embedding orders what the evidence leaves tied.
+3. Paths (``recommend/paths``, one batched query for all results): the most informative
    real path of at most 4 hops from a seed: shared artist > same album > SIMILAR chain >
    shared playlist > artist on a seed's playlist > shared subgenre > shared genre >
    any shortest path, each kind looked for only when no better one was found. A
-   candidate no real path explains is dropped in favour of the next one, so every served recommendation carries its path.
+   candidate no real path explains is dropped in favour of the next one, so every
+   served recommendation carries its path.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ WEIGHTS: dict[str, float] = {
     "embedding": 0.1, "artist": 0.5, "artist_share": 0.25, "album": 1.0, "affinity": 0.25,
     "similar": 0.02, "playlist": 0.05, "subgenre": 0.03, "genre": 0.02,
 }
-#: Artists whose songs join the candidates by affinity (recommend/candidates_graph).
+#: Artists whose songs join the candidates by affinity (recommend/rank).
 AFFINITY_ARTISTS = 50
-#: At most this many graph candidates (recommend/candidates_graph), best sim first.
+#: At most this many graph candidates (recommend/rank), best sim first.
 GRAPH_CANDIDATES = 2000
 #: Bounds of the public parameters (the API answers 400 outside them).
 MAX_K = 100

@@ -447,15 +447,23 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(11, 4.8))
     width = 0.8 / len(names)
     for i, name in enumerate(names):
-        values = [report["methods"][name][t][m] for t, m, _ in metrics]
+        method = report["methods"][name]
+        values = [method[t][m] for t, m, _ in metrics]
+        # 95% bootstrap intervals as error bars, where the report has them.
+        cis = [method[t].get("ci95", {}).get(m) for t, m, _ in metrics]
+        yerr = None
+        if all(ci is not None for ci in cis):
+            yerr = np.array([[max(v - ci[0], 0.0) for v, ci in zip(values, cis, strict=True)],
+                             [max(ci[1] - v, 0.0) for v, ci in zip(values, cis, strict=True)]])
         xs = np.arange(len(metrics)) + (i - (len(names) - 1) / 2) * width
-        ax.bar(xs, values, width, label=report["methods"][name]["label"],
+        ax.bar(xs, values, width, label=method["label"], yerr=yerr, capsize=2,
+               error_kw={"elinewidth": 0.8},
                edgecolor="black" if name == "served" else None)
     ax.set_xticks(np.arange(len(metrics)), [label for _, _, label in metrics])
     ax.set_ylabel("score (cold pool)")
     p = report["protocol"]
     ax.set_title(f"Cold-start ranking over {p['cold_pool']:,} songs without a visible playlist "
-                 f"(seed {report['seed']})")
+                 f"(seed {report['seed']}; bars: 95% bootstrap intervals)")
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
