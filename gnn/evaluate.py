@@ -181,7 +181,7 @@ def _summarise(per_query: dict[str, dict[str, PerQuery]], leaks: dict[str, dict[
     return out
 
 
-def score_numpy(name: str, scorer: offline.Scorer, split: Split, tasks: list[Task],
+def _score_numpy(name: str, scorer: offline.Scorer, split: Split, tasks: list[Task],
                 per_query: dict[str, dict[str, PerQuery]],
                 leaks: dict[str, dict[str, float]]) -> None:
     """Rank the pool (both tasks) and the whole catalogue (leak alarm) with a numpy method."""
@@ -231,7 +231,7 @@ def evaluate(settings: EvalSettings | None = None, seed: int = 42,
     leaks: dict[str, dict[str, float]] = {}
     for name, scorer in tqdm(baselines.items(), desc="baselines", disable=not progress,
                              leave=False):
-        score_numpy(name, scorer, split, tasks, per_query, leaks)
+        _score_numpy(name, scorer, split, tasks, per_query, leaks)
     timings["baselines"] = time.perf_counter() - t0 - timings["split"]
 
     config = TrainConfig(**{**asdict(settings.train), "seed": seed, "write_back": True,
@@ -320,7 +320,7 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    score_numpy("graphsage", offline.embedding_scorer(split.song_ids, song_ids, vectors),
+    _score_numpy("graphsage", offline.embedding_scorer(split.song_ids, song_ids, vectors),
                 split, tasks, per_query, leaks)
 
     playlist, song = tasks

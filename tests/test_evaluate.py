@@ -6,6 +6,7 @@ The split test loads the training rows with the real ETL into the real test Neo4
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -283,3 +284,59 @@ def test_reused_embeddings_must_come_from_the_same_split(tmp_path: Path):
         _load_embeddings(path, {**key, "seed": 7})
     with pytest.raises(EvaluationError, match="no embeddings file"):
         _load_embeddings(tmp_path / "missing.npz", key)
+
+
+def test_evaluate_end_to_end_on_a_small_catalogue(tmp_path: Path):
+    """The whole command on 150 generated songs: private Neo4j, real ETL, a short real
+    training, every method, the served path, the report files; then a rerun reusing the
+    saved embeddings reproduces every figure exactly."""
+    from gnn.evaluate import EvalSettings, evaluate
+    from gnn.train import TrainConfig
+
+    rows = []
+    for i in range(150):
+        pl = i % 6
+        rows.append(song(i, track_artist=f"Artist {i % 12}", track_album_id=f"AL{i % 25}",
+                         track_album_name=f"Album {i % 25}", playlist_id=f"PL{pl}",
+                         playlist_name=f"List {pl}", playlist_genre=("pop", "rock")[pl % 2],
+                         playlist_subgenre=("dance pop", "hard rock")[pl % 2]))
+        if i % 5 == 0:  # some songs sit in a second playlist
+            rows.append(song(i, track_artist=f"Artist {i % 12}", track_album_id=f"AL{i % 25}",
+                             track_album_name=f"Album {i % 25}", playlist_id=f"PL{(pl + 1) % 6}",
+                             playlist_name="Second", playlist_genre="pop",
+                             playlist_subgenre="dance pop"))
+    csv_path = write_csv(tmp_path / "songs.csv", rows)
+    settings = EvalSettings(csv_path=csv_path, train=TrainConfig(epochs=10, val_every=5),
+                            out_dir=tmp_path / "out", threads=1, workers=2, progress=False)
+    report = evaluate(settings, seed=3, json_path=tmp_path / "report.json")
+
+    p = report["protocol"]
+    assert p["songs"] == 150 and p["rows"] == len(rows)
+    assert p["memberships_visible"] + p["memberships_hidden"] == 180
+    assert p["memberships_hidden"] == round(0.2 * 180)
+    assert 0 < p["cold_pool"] < 150 and p["cold_fraction"] == round(p["cold_pool"] / 150, 4)
+    methods = report["methods"]
+    assert list(methods) == ["random", "popularity", "audio_cosine", "metadata",
+                             "cooccurrence", "graphsage", "served"]
+    for name, m in methods.items():
+        for task, metric in (("playlist", "recall@10"), ("playlist", "recall@50"),
+                             ("playlist", "ndcg@10"), ("song", "hit@10")):
+            value, (lo, hi) = m[task][metric], m[task]["ci95"][metric]
+            assert 0.0 <= lo - 1e-4 <= value <= hi + 1e-4 <= 1.0 + 2e-4, (name, metric)
+        leak = m["playlist"]
+        assert leak["cold_share_top10_whole"] == pytest.approx(
+            leak["hidden_share_top10_whole"] + leak["other_cold_share_top10_whole"])
+    # Recall can only grow from 10 to 50 for every method.
+    assert all(m["playlist"]["recall@50"] >= m["playlist"]["recall@10"] for m in methods.values())
+    assert set(report["verdict"]) >= {"recall@10_ratio", "recall@10_ratio_ci95",
+                                      "hit@10_difference_ci95", "recall_target_met"}
+    out = tmp_path / "out"
+    assert json.loads((tmp_path / "report.json").read_text()) == json.loads(
+        (out / "evaluation.json").read_text())
+    assert "Served recommendations (ours)" in (out / "evaluation.md").read_text()
+    assert (out / "evaluation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    again = evaluate(EvalSettings(csv_path=csv_path, out_dir=tmp_path / "again", threads=1,
+                                  workers=2, progress=False,
+                                  embeddings=out / "embeddings.npz"), seed=3)
+    assert again["methods"] == methods
