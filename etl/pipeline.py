@@ -222,7 +222,7 @@ def build_similarity(db: Database, options: EtlOptions) -> similarity.GraphStats
     z = scaler.transform(x)[:, cols]
     edges = similarity.knn_edges(z, options.knn_k, options.threshold, n_jobs=-1)
     stats = similarity.graph_stats(len(ids), edges)
-    build = similarity.fingerprint(ids, options.knn_k, options.threshold, x)
+    build = similarity.fingerprint(ids, options.knn_k, options.threshold, x, SIMILARITY_FEATURES)
 
     statement = cypher.load("etl/merge_similar")
     step = options.similarity_batch

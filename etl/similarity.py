@@ -9,6 +9,7 @@ dimension.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,9 +109,11 @@ def graph_stats(n: int, edges: SimilarityEdges) -> GraphStats:
     )
 
 
-def fingerprint(ids: list[str], k: int, threshold: float, x: np.ndarray) -> str:
-    """A stable id for one similarity build: same songs, features and settings → same id."""
-    h = hashlib.sha256(f"{k}|{threshold}|{len(ids)}".encode())
+def fingerprint(ids: list[str], k: int, threshold: float, x: np.ndarray,
+                features: Sequence[str]) -> str:
+    """A stable id for one similarity build: same songs, feature values, features the
+    kNN uses and settings → same id (stale edges of any other build are deleted)."""
+    h = hashlib.sha256(f"{k}|{threshold}|{len(ids)}|{','.join(features)}".encode())
     for song_id in ids:
         h.update(song_id.encode())
         h.update(b"\0")
