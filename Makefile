@@ -14,11 +14,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-# The local development server's password unless the environment or .env sets one.
-export NEO4J_PASSWORD ?= $(shell sed -n 's/^NEO4J_PASSWORD=//p' .env 2>/dev/null || true)
-ifeq ($(strip $(NEO4J_PASSWORD)),)
-export NEO4J_PASSWORD := musicgraph-dev
-endif
+# NEO4J_* come from the environment, else `.env`, else the development defaults: the
+# `musicgraph` command reads them (musicgraph.config), so make passes nothing itself.
 
 .PHONY: help setup demo test lint neo4j-start neo4j-stop neo4j-status browser-deps compose-deps clean
 
