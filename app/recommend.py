@@ -48,7 +48,7 @@ import cypher
 from musicgraph.db import Database
 from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, NotFoundError
 
-#: Weights of the hybrid score (see the module docstring); passed to recommend/score.
+#: Weights of the hybrid score (see the module docstring); passed to recommend/rank.
 WEIGHTS: dict[str, float] = {
     "embedding": 0.1, "artist": 0.5, "artist_share": 0.25, "album": 1.0, "affinity": 0.25,
     "similar": 0.02, "playlist": 0.05, "subgenre": 0.03, "genre": 0.02,
@@ -93,7 +93,6 @@ class Recommendation:
     similarity: float
     reason: str
     path: dict[str, list[dict[str, Any]]]
-    shared: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         """The API's JSON shape."""
@@ -286,7 +285,6 @@ def _attach_paths(tx: neo4j.ManagedTransaction, seeds: list[str], ranked: list[d
                   k: int) -> list[Recommendation]:
     """Explain the ranked candidates in order until ``k`` have a path; drop the rest."""
     out: list[Recommendation] = []
-    titles: dict[str, str] = {}
     start = 0
     while len(out) < k and start < len(ranked):
         # One batch: the k still needed (usually all explained at the first try).
@@ -300,12 +298,11 @@ def _attach_paths(tx: neo4j.ManagedTransaction, seeds: list[str], ranked: list[d
             if found is None:
                 continue
             path = clean_path(found)
-            if len(seeds) > 1:
-                titles.setdefault(path["nodes"][0]["key"], path["nodes"][0]["name"] or "")
+            # With several seeds the reason names the one the path starts from.
+            seed_title = (path["nodes"][0]["name"] or "") if len(seeds) > 1 else None
             out.append(Recommendation(
                 song=song_summary(row), score=float(row["score"]), similarity=float(row["sim"]),
-                reason=reason_for(path, seed_title=titles.get(path["nodes"][0]["key"])),
-                path=path, shared=row["shared"]))
+                reason=reason_for(path, seed_title=seed_title), path=path))
     return out
 
 
@@ -402,10 +399,10 @@ def explain(db: Database, a: str, b: str) -> dict[str, Any]:
     songs = songs_by_id(db, [a, b])
 
     def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-        best = tx.run(cypher.load("recommend/paths"), seeds=[a], ids=[b]).data()
+        best = _rows(tx.run(cypher.load("recommend/paths"), seeds=[a], ids=[b]))
         # "from" is a Python keyword: pass the parameters as a mapping.
-        rest = tx.run(cypher.load("app/explain"),
-                      {"from": a, "to": b, "limit": EXPLAIN_PATHS}).data()
+        rest = _rows(tx.run(cypher.load("app/explain"),
+                            {"from": a, "to": b, "limit": EXPLAIN_PATHS}))
         return best + rest
 
     paths: list[dict[str, Any]] = []

@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,14 +31,9 @@ from neo4j import GraphDatabase, RoutingControl
 
 import cypher
 from musicgraph.config import Neo4jSettings
+from musicgraph.neo4j_local import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -142,7 +136,7 @@ def main() -> None:
     driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password),
                                   max_connection_pool_size=args.clients + 8)
     seeds = [r["id"] for r in driver.execute_query(
-        "MATCH (s:Song) WHERE s.embedding IS NOT NULL RETURN s.id AS id",
+        cypher.load("app/embedded_song_ids"),
         database_=settings.database, routing_=RoutingControl.READ).records]
     seeds = random.Random(0).sample(seeds, min(args.seeds, len(seeds)))
     bare_query = cypher.load("recommend/similar_by_embedding")

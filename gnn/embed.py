@@ -15,8 +15,7 @@ from pathlib import Path
 import torch
 
 from gnn.export import FeatureSpec, export_graph
-from gnn.model import CHECKPOINT_NAME, load_checkpoint
-from gnn.train import artifacts_dir
+from gnn.model import CHECKPOINT_NAME, artifacts_dir, load_checkpoint
 from gnn.writeback import WriteReport, write_embeddings
 from musicgraph.db import Database
 

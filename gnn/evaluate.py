@@ -39,6 +39,7 @@ from tqdm import tqdm
 from gnn import offline
 from gnn.offline import EvaluationError, Split, Task
 from gnn.train import TrainConfig, train
+from gnn.writeback import write_embeddings
 from musicgraph.config import Neo4jSettings, default_csv, models_dir
 from musicgraph.db import Database, reset_database
 from musicgraph.neo4j_local import Instance, free_port
@@ -64,7 +65,8 @@ class EvalSettings:
         train: the GraphSAGE configuration (default: the production ``TrainConfig()``);
             write-back is always on, the served path needs the embeddings in Neo4j.
         out_dir: output folder (default ``<models>/evaluation``).
-        threads: torch threads for training (0: torch's default).
+        threads: torch threads for training (0: torch's default); replaces
+            ``train.threads``.
         workers: served queries in flight at once (the driver is thread-safe; Neo4j
             answers them on its own threads).
         embeddings: reuse the ``embeddings.npz`` of an earlier run of the same split
@@ -151,8 +153,7 @@ def _leak(topk: np.ndarray, split: Split, task: Task) -> dict[str, float]:
     learnt "no playlist, so probably hidden" shows it here, above the pool's share of the
     catalogue (``protocol.cold_fraction``), which is what chance gives.
     """
-    pool_pos = np.full(split.num_songs, -1)
-    pool_pos[split.pool] = np.arange(len(split.pool))
+    pool_pos = split.pool_positions()
     filled = topk >= 0
     col = pool_pos[np.where(filled, topk, 0)]
     cold = filled & (col >= 0)
@@ -300,8 +301,6 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
     train_info: dict[str, Any]
     if settings.embeddings is not None:
         song_ids, vectors = _load_embeddings(settings.embeddings, key)
-        from gnn.writeback import write_embeddings
-
         write_embeddings(db, song_ids, torch.from_numpy(vectors), full=True,
                          batch_size=config.batch_size, progress=progress)
         train_info = {"reused_embeddings": str(settings.embeddings)}

@@ -20,9 +20,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 
+from musicgraph.config import models_dir
 from musicgraph.errors import ModelError
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: Subfolder of the models folder that holds the GraphSAGE artifacts.
+ARTIFACT_SUBDIR = "graphsage"
+
+
+def artifacts_dir(root: Path | None = None) -> Path:
+    """Where the GraphSAGE artifacts live: ``<models>/graphsage``."""
+    return (root or models_dir()) / ARTIFACT_SUBDIR
 #: Bumped when the checkpoint's contents change incompatibly.
 CHECKPOINT_VERSION = 1
 

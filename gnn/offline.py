@@ -66,6 +66,12 @@ class Split:
     def num_songs(self) -> int:
         return len(self.song_ids)
 
+    def pool_positions(self) -> np.ndarray:
+        """``[N]``: each song's column in the pool, ``-1`` for songs outside it."""
+        pos = np.full(self.num_songs, -1)
+        pos[self.pool] = np.arange(len(self.pool))
+        return pos
+
 
 def read_rows(csv_path: Path) -> pd.DataFrame:
     """The CSV as strings, exactly as written (so the training copy round-trips).
@@ -178,8 +184,7 @@ def playlist_task(split: Split, seed: int) -> Task:
     them (the served API's limit), the same for every method.
     """
     rng = np.random.default_rng(seed + 1)
-    pool_pos = np.full(split.num_songs, -1)
-    pool_pos[split.pool] = np.arange(len(split.pool))
+    pool_pos = split.pool_positions()
     rows: list[int] = []
     cols: list[int] = []
     rel: list[np.ndarray] = []
@@ -205,8 +210,7 @@ def song_task(split: Split, seed: int) -> Task:
     """Task 2: each hidden membership (s, p) with s in the pool, queried by one visible
     song of p (seeded choice); memberships of playlists with no visible song are skipped."""
     rng = np.random.default_rng(seed + 2)
-    pool_pos = np.full(split.num_songs, -1)
-    pool_pos[split.pool] = np.arange(len(split.pool))
+    pool_pos = split.pool_positions()
     hidden = split.hidden.tocoo()
     order = np.lexsort((hidden.col, hidden.row))
     rows: list[int] = []

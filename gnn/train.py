@@ -53,9 +53,14 @@ from torch import Tensor
 from tqdm import tqdm
 
 from gnn.export import EDGE_TYPES, FeatureSpec, GraphExport, export_graph
-from gnn.model import CHECKPOINT_NAME, GraphSageEncoder, build_model, save_checkpoint
+from gnn.model import (
+    CHECKPOINT_NAME,
+    GraphSageEncoder,
+    artifacts_dir,
+    build_model,
+    save_checkpoint,
+)
 from gnn.writeback import WriteReport, write_embeddings
-from musicgraph.config import models_dir
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
 
@@ -63,8 +68,6 @@ log = logging.getLogger(__name__)
 
 #: Relations whose shared entity makes two songs a positive pair.
 CO_MEMBERSHIP = ("BY", "ON", "IN_PLAYLIST")
-#: Subfolder of the models folder that holds the GraphSAGE artifacts.
-ARTIFACT_SUBDIR = "graphsage"
 
 
 @dataclass
@@ -405,11 +408,6 @@ def _deterministic(threads: int) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(was)
         torch.set_num_threads(old_threads)
-
-
-def artifacts_dir(root: Path | None = None) -> Path:
-    """Where the GraphSAGE artifacts live: ``<models>/graphsage``."""
-    return (root or models_dir()) / ARTIFACT_SUBDIR
 
 
 def _plot_curve(history: list[dict[str, float]], path: Path, best_epoch: int) -> None:

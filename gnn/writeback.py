@@ -90,16 +90,16 @@ def embedding_sizes(db: Database) -> dict[int, int]:
     return {int(r["dimensions"]): int(r["songs"]) for r in db.read("gnn/embedding_sizes")}
 
 
-def ensure_index(db: Database, dimensions: int) -> tuple[str, bool]:
-    """Create the index if missing (dropping one of another size) and await ONLINE.
+def ensure_index(db: Database, dimensions: int) -> str:
+    """Create the index if missing and await ONLINE; return its state.
 
-    Returns:
-        The index state (``ONLINE``) and whether an index of another size was dropped.
+    The caller has dropped an index of another size already (before writing vectors, so
+    the index never mixes sizes); a size that still differs here is an error.
 
     Raises:
         DatabaseUnavailableError: the index did not come ONLINE.
+        ModelError: the index has another number of dimensions.
     """
-    rebuilt = _drop_if_other_size(db, dimensions)
     db.run_auto(cypher.load("gnn/create_index"), dimensions=dimensions)
     db.run_auto(cypher.load("gnn/await_index"), name=INDEX_NAME, timeout=INDEX_TIMEOUT_S)
     info = index_info(db)
@@ -109,7 +109,7 @@ def ensure_index(db: Database, dimensions: int) -> tuple[str, bool]:
     if int(info["dimensions"]) != dimensions:  # type: ignore[call-overload]
         raise ModelError(f"vector index {INDEX_NAME} has {info['dimensions']} dimensions, "
                          f"expected {dimensions}")
-    return str(info["state"]), rebuilt
+    return str(info["state"])
 
 
 def _set_batch(tx: neo4j.ManagedTransaction, rows: list[dict[str, object]]) -> int:
@@ -165,6 +165,6 @@ def write_embeddings(db: Database, song_ids: Sequence[str], vectors: torch.Tenso
             written += db.write_tx(partial(_set_batch, rows=rows))
             bar.update(len(rows))
 
-    state, dropped = ensure_index(db, dimensions)
+    state = ensure_index(db, dimensions)
     return WriteReport(written=written, dimensions=dimensions, zero_norm=zero,
-                       index_rebuilt=rebuilt or dropped, index_state=state)
+                       index_rebuilt=rebuilt, index_state=state)

@@ -116,25 +116,20 @@ WITH cand, sim,
      EXISTS { MATCH (cand)-[:HAS_GENRE]->(x) WHERE x IN genres AND x.level <> 'subgenre' } AS shared_genre,
      coalesce(head(COLLECT { MATCH (cand)-[r:SIMILAR]-(s) WHERE s IN seeds
                              RETURN r.score ORDER BY r.score DESC LIMIT 1 }), 0.0) AS similar
-WITH cand, sim, artist_share, artist_ratio, album_ratio, affinity, shared_playlist,
-     shared_subgenre, shared_genre, similar,
+WITH cand, sim,
      $w.artist * artist_ratio + $w.artist_share * artist_share + $w.album * album_ratio
      + $w.affinity * affinity
      + $w.similar * similar
      + $w.playlist * CASE WHEN shared_playlist THEN 1.0 ELSE 0.0 END
      + $w.subgenre * CASE WHEN shared_subgenre THEN 1.0 ELSE 0.0 END
      + $w.genre * CASE WHEN shared_genre THEN 1.0 ELSE 0.0 END AS evidence
-WITH cand, sim, evidence, ($w.embedding * sim + evidence)
+WITH cand, sim, ($w.embedding * sim + evidence)
        / ($w.embedding + $w.artist + $w.artist_share + $w.album + $w.affinity + $w.similar
-          + $w.playlist + $w.subgenre + $w.genre) AS score,
-     {artist: artist_share > 0, album: album_ratio > 0, playlist: shared_playlist,
-      subgenre: shared_subgenre, genre: shared_genre, similar: similar,
-      artist_share: artist_share, artist_ratio: artist_ratio, album_ratio: album_ratio,
-      affinity: affinity} AS shared
+          + $w.playlist + $w.subgenre + $w.genre) AS score
 ORDER BY score DESC, sim DESC, cand.id
 LIMIT $k
 RETURN cand.id AS id, cand.title AS title, cand.popularity AS popularity,
        cand.release_year AS release_year,
        COLLECT { MATCH (cand)-[:BY]->(a:Artist) RETURN a.name ORDER BY a.name } AS artists,
        head(COLLECT { MATCH (cand)-[:ON]->(al:Album) RETURN al.name }) AS album,
-       sim, evidence, score, shared
+       sim, score
