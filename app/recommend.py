@@ -321,7 +321,9 @@ def _read(db: Database, work: Any) -> Any:
     try:
         return db.read_tx(work)
     except ClientError as exc:
-        if "song_embedding" in (exc.message or "") or "index" in (exc.message or "").lower():
+        # Only the vector index's own absence is a 503; any other client error is a bug
+        # and stays a 500 (a message merely mentioning "index" is not enough).
+        if "song_embedding" in (exc.message or ""):
             raise DatabaseUnavailableError(
                 "the song_embedding vector index is missing: run `musicgraph train`",
                 exc.message) from exc
