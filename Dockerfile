@@ -38,6 +38,7 @@ COPY etl ./etl
 COPY gnn ./gnn
 COPY app ./app
 COPY cypher ./cypher
+COPY evaluation ./evaluation
 COPY data/spotify_songs.csv.gz data/README.md ./data/
 RUN pip install --no-deps --config-settings editable_mode=compat -e . \
  && useradd --create-home --uid 10001 musicgraph \

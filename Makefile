@@ -13,11 +13,14 @@ MG := $(BIN)/musicgraph
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The project's packages (setup.cfg finds the same set; tests/musicgraph/test_layout.py
+# checks this list, the Dockerfile's COPY lines and import-linter's root packages).
+PACKAGES := musicgraph etl gnn app evaluation cypher
 
 # NEO4J_* come from the environment, else `.env`, else the development defaults: the
 # `musicgraph` command reads them (musicgraph.config), so make passes nothing itself.
 
-.PHONY: help setup demo test lint neo4j-start neo4j-stop neo4j-status browser-deps compose-deps clean
+.PHONY: help setup demo test check lint neo4j-start neo4j-stop neo4j-status browser-deps compose-deps clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,9 +64,13 @@ compose-deps:  # Debian's docker-compose, which validates docker-compose.yml wit
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; fi; }
 
-lint: setup  ## ruff and mypy
+lint: setup  ## ruff, mypy and the import contract (import-linter)
 	$(BIN)/ruff check .
-	$(BIN)/mypy musicgraph etl gnn app cypher
+	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/lint-imports
+
+check: lint compose-deps  ## The fast loop: lint and the tests that need no Neo4j and no browser (seconds)
+	$(BIN)/pytest -q -m "not neo4j and not browser"
 
 test: setup browser-deps compose-deps lint  ## Set up and run every test against a real Neo4j
 	$(BIN)/pytest -q

@@ -23,8 +23,8 @@ Recommendation, three read queries inside one read transaction:
    ``sim`` is the index's cosine score (1+cos)/2. The artist ratio is the seeds by the
    candidate's artist over that artist's songs on a playlist (how much of what is known
    of the artist the seeds hold; the ETL stores the denominator), the share the fraction
-   of the seeds by that artist; the album ratio likewise. The weights were tuned offline
-   on one split (seed 7) and reported on another (seed 42, ``docs/evaluation.md``): graph
+   of the seeds by that artist; the album ratio likewise. The weights come from an
+   offline evaluation (``docs/evaluation.md``, ``docs/design-notes.md``): graph
    evidence counted per seed leads, the embedding orders what the evidence leaves tied.
 3. Paths (``recommend/paths``, one batched query for all results): the most informative
    real path of at most 4 hops from a seed: shared artist > same album > SIMILAR chain >
@@ -47,6 +47,7 @@ from neo4j.exceptions import ClientError
 import cypher
 from musicgraph.db import Database
 from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, NotFoundError
+from musicgraph.schema import SEARCH_INDEX, VECTOR_INDEX
 
 #: Weights of the hybrid score (see the module docstring); passed to recommend/rank.
 WEIGHTS: dict[str, float] = {
@@ -216,7 +217,8 @@ def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
     # Each term is looked up on its own, so a song that matches more of the terms ranks
     # first: "bohemian rapsody" must find Bohemian Rhapsody before every song by the
     # artist Rapsody, whose one exact, short-field hit outscores two fuzzy title hits.
-    rows = db.read("app/search", clauses=clauses, limit=limit, fetch=max(100, 10 * limit))
+    rows = db.read("app/search", clauses=clauses, limit=limit, fetch=max(100, 10 * limit),
+                   search_index=SEARCH_INDEX)
     return [{**song_summary(r), "score": round(float(r["score"]), 6)} for r in rows]
 
 
@@ -273,7 +275,8 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
         # Best first, ties by name (the query's order).
         artists: list[str] = row["artists"]
         affinity = dict(zip(artists, row["affinities"], strict=True))
-        ranked = _rows(tx.run(cypher.load("recommend/rank"), seeds=ids, candidates=cand_list,
+        ranked = _rows(tx.run(cypher.load("recommend/rank"), index=VECTOR_INDEX, seeds=ids,
+                              candidates=cand_list,
                               n=fetch, artists=artists[:AFFINITY_ARTISTS], affinity=affinity,
                               n_graph=GRAPH_CANDIDATES, w=WEIGHTS, k=fetch))
         return _attach_paths(tx, ids, ranked, k)
@@ -323,9 +326,9 @@ def _read(db: Database, work: Any) -> Any:
     except ClientError as exc:
         # Only the vector index's own absence is a 503; any other client error is a bug
         # and stays a 500 (a message merely mentioning "index" is not enough).
-        if "song_embedding" in (exc.message or ""):
+        if VECTOR_INDEX in (exc.message or ""):
             raise DatabaseUnavailableError(
-                "the song_embedding vector index is missing: run `musicgraph train`",
+                f"the {VECTOR_INDEX} vector index is missing: run `musicgraph train`",
                 exc.message) from exc
         raise
 
@@ -430,10 +433,11 @@ def health(db: Database) -> dict[str, Any]:
             not ONLINE, or no song has an embedding.
     """
     db.verify()  # fails at once when the server is down, without the driver's retries
-    indexes = {r["name"]: r for r in db.read("app/health_indexes")}
+    indexes = {r["name"]: r for r in db.read("app/health_indexes",
+                                                 names=[VECTOR_INDEX, SEARCH_INDEX])}
     counts = db.read("app/health_counts")[0]
     states = {name: (indexes[name]["state"] if name in indexes else "MISSING")
-              for name in ("song_embedding", "song_search")}
+              for name in (VECTOR_INDEX, SEARCH_INDEX)}
     status: dict[str, Any] = {
         "database": {"uri": db.settings.uri, "name": db.database, "songs": counts["songs"]},
         "indexes": states,

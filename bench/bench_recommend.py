@@ -32,6 +32,7 @@ from neo4j import GraphDatabase, RoutingControl
 import cypher
 from musicgraph.config import Neo4jSettings
 from musicgraph.neo4j_local import free_port
+from musicgraph.schema import VECTOR_INDEX
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,7 +143,7 @@ def main() -> None:
     bare_query = cypher.load("recommend/similar_by_embedding")
 
     def bare(song_id: str) -> None:
-        driver.execute_query(bare_query, {"id": song_id, "k": args.k},
+        driver.execute_query(bare_query, {"id": song_id, "k": args.k, "index": VECTOR_INDEX},
                              database_=settings.database, routing_=RoutingControl.READ)
 
     port = free_port()

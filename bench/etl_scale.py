@@ -24,9 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etl import similarity  # noqa: E402
-from etl.features import AUDIO_FEATURES, SIMILARITY_FEATURES  # noqa: E402
+from etl.features import SIMILARITY_FEATURES  # noqa: E402
 from etl.reader import SongReader  # noqa: E402
-from tests.csvgen import song, write_csv  # noqa: E402
+from musicgraph.schema import AUDIO_FEATURES  # noqa: E402
+from tests.support import song, write_csv  # noqa: E402
 
 
 def synthetic_features(n: int, seed: int = 0) -> np.ndarray:

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The twelve audio features every row must carry, in the order used everywhere
-#: (the stored scaler, the GNN's input features).
-AUDIO_FEATURES: tuple[str, ...] = (
-    "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
-    "instrumentalness", "liveness", "valence", "tempo", "duration_ms",
-)
+from musicgraph.schema import AUDIO_FEATURES
 
 #: The perceptual features the audio-similarity graph compares. Key, mode and
 #: duration are left out: two songs do not sound alike because they share a key or

@@ -22,16 +22,16 @@ from tqdm import tqdm
 
 import cypher
 from etl import similarity
-from etl.features import AUDIO_FEATURES, SIMILARITY_FEATURES
+from etl.features import SIMILARITY_FEATURES
 from etl.reader import Rejected, SongReader, SongRow, parse_mapping
 from musicgraph.config import default_csv
 from musicgraph.db import Database, graph_counts
 from musicgraph.errors import InputError
+from musicgraph.schema import AUDIO_FEATURES, SEARCH_INDEX
 
-#: Defaults chosen on the bundled data (28,356 songs): every song gets at least one
-#: neighbour, the graph is one connected component, mean degree about 11 (0.04% of
-#: all pairs). A higher threshold (0.9) starts to strand songs; more neighbours only
-#: thicken the graph.
+#: Neighbours per song and the cosine threshold of a SIMILAR edge: every song keeps a
+#: neighbour and the graph stays one component without turning dense (how they were
+#: chosen: docs/design-notes.md).
 DEFAULT_K = 8
 DEFAULT_THRESHOLD = 0.8
 
@@ -82,7 +82,7 @@ class EtlReport:
 def apply_schema(db: Database) -> None:
     """Create the constraints and indexes in ``cypher/schema`` (idempotent: IF NOT EXISTS)."""
     for _, statement in cypher.load_all("schema"):
-        db.run_auto(statement)
+        db.run_auto(statement, search_index=SEARCH_INDEX)
 
 
 def default_rejects_path(csv_path: Path) -> Path:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from etl.features import (
-    AUDIO_FEATURES,
     FEATURE_RANGES,
     FIELD_ALIASES,
     MISSING_VALUES,
@@ -29,6 +28,7 @@ from etl.features import (
     REQUIRED_FIELDS,
 )
 from musicgraph.errors import InputError
+from musicgraph.schema import AUDIO_FEATURES
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _SPOTIFY_URI = re.compile(r"^spotify:track:([A-Za-z0-9]+)$")

@@ -34,16 +34,12 @@ from tqdm import tqdm
 
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
+from musicgraph.schema import AUDIO_FEATURES
 
 #: Node types, in the order of the one-hot block and of the node numbering.
 NODE_TYPES: tuple[str, ...] = ("Song", "Artist", "Album", "Playlist", "Genre")
 #: Relationship types, in the order of the ``edge_type`` codes.
 EDGE_TYPES: tuple[str, ...] = ("SIMILAR", "BY", "ON", "IN_PLAYLIST", "HAS_GENRE", "SUBGENRE_OF")
-#: The audio features when the graph has no ``(:Meta {key: 'audio_scaler'})`` node.
-DEFAULT_AUDIO_FEATURES: tuple[str, ...] = (
-    "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
-    "instrumentalness", "liveness", "valence", "tempo", "duration_ms",
-)
 
 _NODE_QUERIES = {
     "Artist": "gnn/export_artists",
@@ -316,7 +312,9 @@ def export_graph(db: Database, progress: bool = True) -> GraphExport:
         ModelError: the graph holds no songs, or a song lacks an audio feature.
     """
     scaler = _read_scaler(db)
-    features = scaler[0] if scaler else list(DEFAULT_AUDIO_FEATURES)
+    # Without the ETL's scaler node (a graph loaded by other means) the features are the
+    # standard twelve, and FeatureSpec.fit standardises them itself.
+    features = scaler[0] if scaler else list(AUDIO_FEATURES)
 
     # Songs: appended to flat typed arrays as they stream, then sorted by id once.
     song_keys: list[str] = []

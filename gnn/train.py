@@ -85,17 +85,15 @@ class TrainConfig:
         epochs: maximum epochs; one epoch is one full-batch optimiser step.
         patience: epochs without validation AUC improvement before stopping.
         val_every: validate (and consider a checkpoint) every this many epochs, and at
-            the last. A validation is a full forward pass plus two AUCs, about 40% of a
-            training step here; every 5th epoch saves a quarter of the training time and,
-            with the best epoch at the cap on the bundled data, picks the same model.
+            the last: a validation is a full forward pass plus two AUCs, a large share of
+            a training step.
         min_delta: smallest AUC gain that counts as an improvement.
         seed: seeds weights, splits and sampling.
         neg_ratio: random negatives per positive.
         val_fraction: share of SIMILAR and IN_PLAYLIST edges held out for validation.
         mask_playlist_rate: share of visible IN_PLAYLIST edges hidden from message passing
-            each epoch (target masking); 0 turns it off. Off by default because it did not
-            move validation AUC on the bundled data: at lr 0.01 the held-out playlist AUC
-            was 0.840 with 0.3 and 0.840 without at epoch 81 (0.849 vs 0.852 at epoch 90).
+            each epoch (target masking); 0 turns it off (the default: see
+            docs/design-notes.md for what it was measured to do).
         similar_min_score: SIMILAR edges scored below this leave the graph (None keeps all).
         max_positives_per_relation: cap on positives per relation per epoch.
         threads: torch intra-op threads during training (0: leave torch's setting).

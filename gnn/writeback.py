@@ -28,8 +28,8 @@ from tqdm import tqdm
 import cypher
 from musicgraph.db import Database
 from musicgraph.errors import DatabaseUnavailableError, ModelError
+from musicgraph.schema import VECTOR_INDEX
 
-INDEX_NAME = "song_embedding"
 #: Below this L2 norm a vector counts as zero.
 ZERO_NORM = 1e-8
 #: Seconds ``db.awaitIndex`` may wait for the index to come ONLINE.
@@ -81,7 +81,7 @@ def guard_vectors(vectors: torch.Tensor) -> tuple[torch.Tensor, int]:
 
 def index_info(db: Database) -> dict[str, object] | None:
     """The ``song_embedding`` index's name, state, dimensions and similarity, or None."""
-    rows = db.read("gnn/index_info", index_name=INDEX_NAME)
+    rows = db.read("gnn/index_info", index_name=VECTOR_INDEX)
     return rows[0] if rows else None
 
 
@@ -100,14 +100,14 @@ def ensure_index(db: Database, dimensions: int) -> str:
         DatabaseUnavailableError: the index did not come ONLINE.
         ModelError: the index has another number of dimensions.
     """
-    db.run_auto(cypher.load("gnn/create_index"), dimensions=dimensions)
-    db.run_auto(cypher.load("gnn/await_index"), name=INDEX_NAME, timeout=INDEX_TIMEOUT_S)
+    db.run_auto(cypher.load("gnn/create_index"), name=VECTOR_INDEX, dimensions=dimensions)
+    db.run_auto(cypher.load("gnn/await_index"), name=VECTOR_INDEX, timeout=INDEX_TIMEOUT_S)
     info = index_info(db)
     if info is None or info["state"] != "ONLINE":
-        raise DatabaseUnavailableError(f"vector index {INDEX_NAME} is not ONLINE",
+        raise DatabaseUnavailableError(f"vector index {VECTOR_INDEX} is not ONLINE",
                                        f"index: {info}")
     if int(info["dimensions"]) != dimensions:  # type: ignore[call-overload]
-        raise ModelError(f"vector index {INDEX_NAME} has {info['dimensions']} dimensions, "
+        raise ModelError(f"vector index {VECTOR_INDEX} has {info['dimensions']} dimensions, "
                          f"expected {dimensions}")
     return str(info["state"])
 
@@ -120,7 +120,7 @@ def _set_batch(tx: neo4j.ManagedTransaction, rows: list[dict[str, object]]) -> i
 def _drop_if_other_size(db: Database, dimensions: int) -> bool:
     info = index_info(db)
     if info is not None and int(info["dimensions"]) != dimensions:  # type: ignore[call-overload]
-        db.run_auto(cypher.load("admin/drop_index"), name=INDEX_NAME)
+        db.run_auto(cypher.load("admin/drop_index"), name=VECTOR_INDEX)
         return True
     return False
 

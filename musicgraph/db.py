@@ -46,7 +46,7 @@ class Database:
             connection_timeout=5.0,
             max_transaction_retry_time=retry_seconds,
             # "Property key does not exist" (e.g. `embedding` before the first training)
-            # is expected here and was logged for every query; deprecations still show.
+            # is expected here and would be logged for every query; deprecations still show.
             notifications_disabled_classifications=[
                 NotificationDisabledClassification.UNRECOGNIZED],
         )

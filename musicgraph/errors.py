@@ -58,3 +58,9 @@ class ModelError(MusicGraphError):
 
     http_status = 503
     exit_code = 5
+
+
+class EvaluationError(MusicGraphError):
+    """The offline evaluation can't run or produced something inconsistent."""
+
+    exit_code = 6

@@ -4,6 +4,10 @@ The session starts its own local Neo4j instance (``musicgraph.neo4j_local``) in 
 temporary home on free ports, unless ``NEO4J_URI`` is set in the environment, in
 which case that server is used (and emptied: never point it at data you keep).
 Each test that takes ``db`` gets an empty database.
+
+Every test that needs the server carries the ``neo4j`` marker, so ``make check``
+(``-m "not neo4j and not browser"``) runs the rest with no server at all; a test that
+reaches the server fixtures without the marker is refused at collection.
 """
 
 from __future__ import annotations
@@ -19,10 +23,23 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from musicgraph.config import Neo4jSettings
 from musicgraph.db import Database, reset_database
 from musicgraph.neo4j_local import Instance, free_port
-from tests import appdata
-from tests.appdata import LoadedGraph
+from tests import support
+from tests.support import LoadedGraph
 
 TEST_PASSWORD = "musicgraph-test-pw"
+#: Fixtures that start or use the test server.
+_SERVER_FIXTURES = {"neo4j_instance", "neo4j_settings", "database"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test that uses the server without the ``neo4j`` marker: the fast loop
+    would start a server for it, or fail for lack of one."""
+    unmarked = [item.nodeid for item in items
+                if _SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("neo4j") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that use Neo4j must carry @pytest.mark.neo4j:\n  "
+                                + "\n  ".join(unmarked))
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +95,7 @@ def neo4j_env(neo4j_settings: Neo4jSettings, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.fixture
 def data_dir() -> Path:
     """The project's data folder (the bundled dataset)."""
-    return Path(__file__).resolve().parent.parent / "data"
+    return support.ROOT / "data"
 
 
 # --- web app (issue 4) --------------------------------------------------------------------
@@ -111,12 +128,12 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture(scope="module")
 def loaded_graph(database: Database, tmp_path_factory: pytest.TempPathFactory) -> LoadedGraph:
-    """The small generated dataset (tests/appdata.py) loaded by the ETL, with embeddings.
+    """The small generated dataset (tests/support) loaded by the ETL, with embeddings.
 
     Module-scoped: loaded once for a test module whose tests only read it (do not mix
     with the ``db`` fixture in the same module: that one empties the database).
     """
-    return appdata.load(database, tmp_path_factory.mktemp("app-data"))
+    return support.load_app_graph(database, tmp_path_factory.mktemp("app-data"))
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-// State of the indexes the app needs (song_embedding for recommendations, song_search).
+// State of the indexes the app needs ($names: the vector index for recommendations and
+// the full-text index for search).
 SHOW INDEXES YIELD name, type, state, populationPercent
-WHERE name IN ['song_embedding', 'song_search']
+WHERE name IN $names
 RETURN name, type, state, populationPercent

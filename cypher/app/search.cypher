@@ -5,7 +5,7 @@
 // summed scores. So "drake hotline" puts Hotline Bling first, and "bohemian rapsody"
 // finds Bohemian Rhapsody before the many songs of an artist called Rapsody.
 UNWIND range(0, size($clauses) - 1) AS term
-CALL db.index.fulltext.queryNodes('song_search', $clauses[term], {limit: $fetch})
+CALL db.index.fulltext.queryNodes($search_index, $clauses[term], {limit: $fetch})
   YIELD node, score
 CALL (node) {
   WITH node WHERE node:Song

@@ -1,5 +1,6 @@
 // The served ranking of a seed set (one seed: a song's "more like this"), in one query:
 // candidates, then the hybrid score. Parameters:
+//   $index       the song embedding vector index;
 //   $seeds       seed song ids;
 //   $candidates  only these song ids may be recommended (offline evaluation), or null;
 //   $n           how many nearest songs by embedding join the candidates;
@@ -11,12 +12,12 @@
 // Query vector: the mean of the seeds' embeddings (for one seed, its own embedding).
 //
 // Candidates:
-//   1. nearest: the song_embedding vector index. It filters after its top-N, so it is
+//   1. nearest: the vector index $index. It filters after its top-N, so it is
 //      asked for more than is kept: without a filter, $n plus the seeds (dropped); with
 //      a filter, enough songs that $n of them are expected to pass it (4 times $n over
 //      the filter's share of the catalogue). A filter's songs may sit far from the query
-//      (the evaluation's cold pool from a playlist's mean vector: a third of the
-//      playlists fell short), so a short first probe is followed by one 4 times wider,
+//      (the evaluation's cold pool, seen from a playlist's mean vector), so a short
+//      first probe is followed by one 4 times wider,
 //      and only if that falls short too by the exact cosine over the filter's songs
 //      (about 3 times the cost of a probe): a filter never starves the ranking.
 //   2. graph: songs by a seed's artist, from a seed's album, or by one of $artists, with
@@ -51,7 +52,7 @@ WITH seeds, toFloat(size(seeds)) AS n,
 CALL (query) {
   WITH query, CASE WHEN $candidates IS NULL THEN $n + size($seeds)
     ELSE toInteger(ceil(4.0 * $n * COUNT { (:Song) } / (size($candidates) + 1))) END AS probe
-  CALL db.index.vector.queryNodes('song_embedding', probe, query) YIELD node, score
+  CALL db.index.vector.queryNodes($index, probe, query) YIELD node, score
   WITH node, score
   WHERE NOT node.id IN $seeds AND ($candidates IS NULL OR node.id IN $candidates)
   WITH node, score ORDER BY score DESC, node.id LIMIT $n
@@ -60,7 +61,7 @@ CALL (query) {
 CALL (query, near) {
   WITH query WHERE $candidates IS NOT NULL AND size(near) < $n
   WITH query, toInteger(ceil(16.0 * $n * COUNT { (:Song) } / (size($candidates) + 1))) AS probe
-  CALL db.index.vector.queryNodes('song_embedding', probe, query) YIELD node, score
+  CALL db.index.vector.queryNodes($index, probe, query) YIELD node, score
   WITH node, score WHERE NOT node.id IN $seeds AND node.id IN $candidates
   WITH node, score ORDER BY score DESC, node.id LIMIT $n
   RETURN collect({node: node, sim: score}) AS wider

@@ -1,2 +1,0 @@
-// Test helper: block until the named index is ONLINE.
-CALL db.awaitIndex($name, $timeout)
