@@ -48,20 +48,24 @@ def song(song_id: str):
 
 @bp.get("/api/songs/<song_id>/recommendations")
 def song_recommendations(song_id: str):
-    """``?k=10``: the song's top-k recommendations with score, reason and path."""
+    """``?k=10&max_per_artist=3``: the song's top-k recommendations with score, reason and
+    path, at most ``max_per_artist`` by one artist (default 3; 0: no cap)."""
     k = int_arg("k", 10, 1, recommend.MAX_K)
-    seed, recs = recommend.recommend_for_song(get_db(), song_id, k)
+    cap = int_arg("max_per_artist", recommend.SONG_MAX_PER_ARTIST, 0, recommend.MAX_K)
+    seed, recs = recommend.recommend_for_song(get_db(), song_id, k, max_per_artist=cap)
     seed.pop("embedded", None)
     return jsonify({"seed": seed, "recommendations": _recs(recs)})
 
 
 @bp.get("/api/recommendations")
 def seeds_recommendations():
-    """``?seeds=id1,id2,...&k=10``: continue a set of songs, the seeds excluded."""
+    """``?seeds=id1,id2,...&k=10&max_per_artist=0``: continue a set of songs, the seeds
+    excluded; no cap on songs by one artist unless ``max_per_artist`` sets one."""
     k = int_arg("k", 10, 1, recommend.MAX_K)
+    cap = int_arg("max_per_artist", 0, 0, recommend.MAX_K)
     raw = request.args.get("seeds", "")
     ids = recommend.check_seeds(raw.split(","))
-    seeds, recs = recommend.recommend_for_seeds(get_db(), ids, k)
+    seeds, recs = recommend.recommend_for_seeds(get_db(), ids, k, max_per_artist=cap)
     for s in seeds:
         s.pop("embedded", None)
     return jsonify({"seeds": seeds, "recommendations": _recs(recs)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, send_from_directory
 
 from app import get_db, graph, recommend
+from app.api import int_arg
 from musicgraph.errors import InputError, ModelError
 
 bp = Blueprint("pages", __name__)
@@ -27,14 +28,16 @@ def search():
 
 @bp.get("/songs/<song_id>")
 def song(song_id: str):
-    """A song: details, top recommendations with reasons, and the graph of their paths."""
+    """A song: details, top recommendations with reasons, and the graph of their paths
+    (``?max_per_artist=3``: at most that many by one artist, 0 for no cap)."""
+    cap = int_arg("max_per_artist", recommend.SONG_MAX_PER_ARTIST, 0, recommend.MAX_K)
     db = get_db()
     details = recommend.get_song(db, song_id)
     recs: list[recommend.Recommendation] = []
     unavailable = None
     try:
         _, recs = recommend.recommend_for_song(
-            db, song_id, int(current_app.config["PAGE_RECOMMENDATIONS"]))
+            db, song_id, int(current_app.config["PAGE_RECOMMENDATIONS"]), max_per_artist=cap)
     except ModelError as exc:
         # The song is shown even before it has an embedding; only the list is missing.
         unavailable = exc.message

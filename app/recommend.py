@@ -45,6 +45,7 @@ import neo4j
 from neo4j.exceptions import ClientError
 
 import cypher
+from app.versions import version_keys
 from musicgraph.db import Database
 from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, NotFoundError
 from musicgraph.schema import SEARCH_INDEX, VECTOR_INDEX
@@ -66,6 +67,14 @@ MAX_QUERY_CHARS = 200
 #: The vector index filters after its top-n, and a few candidates may lack a path:
 #: ask for this many times k (plus a margin) so k results survive.
 OVERFETCH = 3
+#: With a per-artist cap, one artist can fill most of the ranking: ask for this many
+#: times k (plus a margin) so k results from several artists survive the cap.
+OVERFETCH_CAPPED = 6
+#: Default cap on songs by one artist in a single song's list (the song page and
+#: /api/songs/<id>/recommendations): "more like this" should not be the artist's
+#: discography. A seed set (playlist continuation) has no cap by default: the playlist
+#: decides. 0 means no cap.
+SONG_MAX_PER_ARTIST = 3
 #: Paths listed by explain().
 EXPLAIN_PATHS = 10
 
@@ -108,6 +117,14 @@ def check_k(k: int) -> int:
     if not 1 <= k <= MAX_K:
         raise InputError(f"k must be between 1 and {MAX_K}", f"got {k}")
     return k
+
+
+def check_max_per_artist(max_per_artist: int) -> int:
+    """Return ``max_per_artist`` if it lies in 0..MAX_K (0: no cap); InputError otherwise."""
+    if not 0 <= max_per_artist <= MAX_K:
+        raise InputError(f"max_per_artist must be between 0 (no cap) and {MAX_K}",
+                         f"got {max_per_artist}")
+    return max_per_artist
 
 
 def check_seeds(seeds: Sequence[str]) -> list[str]:
@@ -224,7 +241,9 @@ def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
 
 # --- recommendations --------------------------------------------------------------------
 def recommend_for_song(db: Database, song_id: str, k: int = 10,
-                       candidates: Sequence[str] | None = None) -> tuple[dict[str, Any], list[Recommendation]]:
+                       candidates: Sequence[str] | None = None,
+                       max_per_artist: int = SONG_MAX_PER_ARTIST,
+                       ) -> tuple[dict[str, Any], list[Recommendation]]:
     """The seed song and its top-``k`` recommendations, each with reason and path.
 
     Args:
@@ -232,26 +251,32 @@ def recommend_for_song(db: Database, song_id: str, k: int = 10,
         song_id: the seed song.
         k: how many recommendations (1..MAX_K).
         candidates: when given, only these song ids may be recommended (evaluation).
+        max_per_artist: at most this many songs by one artist (0: no cap).
 
     Raises:
         InputError: bad ``k``. NotFoundError: unknown song.
         ModelError: the song has no embedding yet.
         DatabaseUnavailableError: Neo4j down, or the vector index missing.
     """
-    seeds, recs = recommend_for_seeds(db, [song_id], k, candidates)
+    seeds, recs = recommend_for_seeds(db, [song_id], k, candidates, max_per_artist)
     return seeds[0], recs
 
 
 def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
-                        candidates: Sequence[str] | None = None,
+                        candidates: Sequence[str] | None = None, max_per_artist: int = 0,
                         ) -> tuple[list[dict[str, Any]], list[Recommendation]]:
     """Songs that continue a set of seed songs (a playlist), seeds excluded.
+
+    The list never holds another version of a seed, nor two versions of one song
+    (:mod:`app.versions`).
 
     Args:
         db: the database.
         seed_ids: the seed song ids (1..MAX_SEEDS).
         k: how many recommendations (1..MAX_K).
         candidates: when given, only these song ids may be recommended (evaluation).
+        max_per_artist: at most this many songs by one artist (0: no cap, the default
+            for a seed set).
 
     Returns:
         The seeds' summaries and the ranked recommendations.
@@ -261,12 +286,14 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
         :func:`recommend_for_song`.
     """
     check_k(k)
+    check_max_per_artist(max_per_artist)
     ids = check_seeds(seed_ids)
     seeds = songs_by_id(db, ids)
     if not any(s["embedded"] for s in seeds):
         raise ModelError("no embedding for the seed song(s) yet: run `musicgraph train`",
                          ", ".join(ids[:10]))
-    fetch = OVERFETCH * k + 10
+    fetch = (OVERFETCH_CAPPED if max_per_artist else OVERFETCH) * k + 10
+    listed = ListFilter(seeds, max_per_artist)
     cand_list = list(dict.fromkeys(candidates)) if candidates is not None else None
 
     def work(tx: neo4j.ManagedTransaction) -> list[Recommendation]:
@@ -279,27 +306,63 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
                               candidates=cand_list,
                               n=fetch, artists=artists[:AFFINITY_ARTISTS], affinity=affinity,
                               n_graph=GRAPH_CANDIDATES, w=WEIGHTS, k=fetch))
-        return _attach_paths(tx, ids, ranked, k)
+        return _attach_paths(tx, ids, ranked, k, listed)
 
     return seeds, _read(db, work)
 
 
+class ListFilter:
+    """What may still join a list: no version of a seed or of a listed song, and at most
+    ``max_per_artist`` songs by one artist (0: no cap)."""
+
+    def __init__(self, seeds: Sequence[dict[str, Any]], max_per_artist: int) -> None:
+        self.max_per_artist = max_per_artist
+        self.taken: set[tuple[str, str]] = set()
+        for s in seeds:
+            self.taken |= version_keys(s.get("artists") or [], s.get("title"))
+        self.per_artist: dict[str, int] = {}
+
+    def allows(self, row: dict[str, Any]) -> bool:
+        """Whether the candidate ``row`` (``title``, ``artists``) may join the list."""
+        if version_keys(row.get("artists") or [], row.get("title")) & self.taken:
+            return False
+        if self.max_per_artist:
+            return all(self.per_artist.get(a, 0) < self.max_per_artist
+                       for a in row.get("artists") or [])
+        return True
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Record that ``row`` joined the list."""
+        self.taken |= version_keys(row.get("artists") or [], row.get("title"))
+        for a in row.get("artists") or []:
+            self.per_artist[a] = self.per_artist.get(a, 0) + 1
+
+
 def _attach_paths(tx: neo4j.ManagedTransaction, seeds: list[str], ranked: list[dict[str, Any]],
-                  k: int) -> list[Recommendation]:
-    """Explain the ranked candidates in order until ``k`` have a path; drop the rest."""
+                  k: int, listed: ListFilter) -> list[Recommendation]:
+    """Explain the ranked candidates that ``listed`` allows, in order, until ``k`` have a
+    path; drop the rest."""
     out: list[Recommendation] = []
     start = 0
     while len(out) < k and start < len(ranked):
-        # One batch: the k still needed (usually all explained at the first try).
-        chunk = ranked[start:start + (k - len(out))]
-        start += len(chunk)
+        # One batch: the k still needed (usually all explained at the first try). Only
+        # allowed candidates are explained; whether a later one is allowed depends on
+        # which earlier ones had a path, so each batch is checked again when added.
+        chunk: list[dict[str, Any]] = []
+        while start < len(ranked) and len(chunk) < k - len(out):
+            if listed.allows(ranked[start]):
+                chunk.append(ranked[start])
+            start += 1
+        if not chunk:
+            break
         ids = [r["id"] for r in chunk]
         paths = {p["id"]: p for p in _rows(tx.run(cypher.load("recommend/paths"), seeds=seeds,
                                                    ids=ids))}
         for row in chunk:
             found = paths.get(row["id"])
-            if found is None:
+            if found is None or not listed.allows(row) or len(out) == k:
                 continue
+            listed.add(row)
             path = clean_path(found)
             # With several seeds the reason names the one the path starts from.
             seed_title = (path["nodes"][0]["name"] or "") if len(seeds) > 1 else None

@@ -184,10 +184,14 @@ def test_recommendations_reject_bad_k(loaded_client: FlaskClient, k: str) -> Non
 def test_recommendations_k_bounds(loaded_client: FlaskClient, loaded_graph: LoadedGraph) -> None:
     assert len(loaded_client.get("/api/songs/T00001/recommendations?k=1")
                .get_json()["recommendations"]) == 1
-    r = loaded_client.get("/api/songs/T00001/recommendations?k=100")
+    r = loaded_client.get("/api/songs/T00001/recommendations?k=100&max_per_artist=0")
     assert r.status_code == 200
     # Every other embedded song is a candidate; all of them have a path here.
     assert len(r.get_json()["recommendations"]) == len(loaded_graph.ids) - 1
+    # The default cap: three songs by each of the four artists at most.
+    r = loaded_client.get("/api/songs/T00001/recommendations?k=100")
+    artists = [x["song"]["artist"] for x in r.get_json()["recommendations"]]
+    assert max(artists.count(a) for a in artists) == 3 and len(artists) == 3 * 3 + 2
 
 
 def test_song_without_embedding_is_503(loaded_client: FlaskClient,
