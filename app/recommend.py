@@ -75,6 +75,10 @@ OVERFETCH_CAPPED = 6
 #: discography. A seed set (playlist continuation) has no cap by default: the playlist
 #: decides. 0 means no cap.
 SONG_MAX_PER_ARTIST = 3
+#: What a recommendation's ``score`` is, for the pages' tooltip next to "match NN%".
+SCORE_HELP = ("How well the song fits the seed song(s), from 0 to 100%: the ranking's score "
+              "from the graph evidence (shared artists, albums, playlists and genres) and "
+              "the GraphSAGE embedding similarity.")
 #: Paths listed by explain().
 EXPLAIN_PATHS = 10
 
