@@ -367,12 +367,12 @@ def _attach_paths(tx: neo4j.ManagedTransaction, seeds: list[str], ranked: list[d
             if found is None or not listed.allows(row) or len(out) == k:
                 continue
             listed.add(row)
-            path = clean_path(found)
+            path = {**clean_path(found), "kind": found["kind"]}
             # With several seeds the reason names the one the path starts from.
             seed_title = (path["nodes"][0]["name"] or "") if len(seeds) > 1 else None
             out.append(Recommendation(
                 song=song_summary(row), score=float(row["score"]), similarity=float(row["sim"]),
-                reason=reason_for(path, seed_title=seed_title), path=path))
+                reason=reason_for(path, found["kind"], seed_title=seed_title), path=path))
     return out
 
 
@@ -412,34 +412,56 @@ def clean_path(row: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {"nodes": [dict(n) for n in row["nodes"]], "relationships": rels}
 
 
-def reason_for(path: dict[str, list[dict[str, Any]]], seed_title: str | None = None) -> str:
-    """One line a person understands, read off the path.
+#: The kinds of explanation path, best first (``recommend/paths`` returns one per row).
+PATH_KINDS = ("artist", "album", "similar", "playlist", "artist_on_playlist", "subgenre",
+              "genre", "shortest")
 
-    Examples: "Also by Drake", "From the same album 'Scorpion'", "Sounds alike (92%
-    similar)", "Sounds alike (81% similar), 2 hops", "On the same playlist 'Pop Hits'",
-    "By Drake, also on the playlist 'Pop Hits'", "Also in the genre 'dance pop'". With
+
+def path_kind(path: dict[str, list[dict[str, Any]]]) -> str:
+    """The kind of a path found by other means than ``recommend/paths`` (explain's
+    shortest paths): the same names, read off its shape."""
+    middle = [n["label"] for n in path["nodes"][1:-1]]
+    types = {r["type"] for r in path["relationships"]}
+    if types == {"SIMILAR"}:
+        return "similar"
+    by_label = {"Artist": "artist", "Album": "album", "Playlist": "playlist"}
+    if len(middle) == 1 and middle[0] in by_label:
+        return by_label[middle[0]]
+    if len(middle) == 1 and middle[0] == "Genre":
+        return "genre"
+    if middle == ["Playlist", "Song", "Artist"]:
+        return "artist_on_playlist"
+    return "shortest"
+
+
+def reason_for(path: dict[str, list[dict[str, Any]]], kind: str,
+               seed_title: str | None = None) -> str:
+    """One line a person understands, written from the kind of the path and its nodes.
+
+    Examples: "Also by Drake" (artist), "From the same album 'Scorpion'" (album), "Sounds
+    alike (92% similar)" or "Sounds alike (81% similar), 2 hops" (similar), "On the same
+    playlist 'Pop Hits'" (playlist), "By Drake, also on the playlist 'Pop Hits'"
+    (artist_on_playlist), "Also in the subgenre 'dance pop'" (subgenre, genre). With
     several seeds, "like '<seed title>'" is added.
     """
     nodes, rels = path["nodes"], path["relationships"]
     middle = nodes[1:-1]
-    types = {r["type"] for r in rels}
-    if types == {"SIMILAR"}:
+    if kind == "similar":
         product = 1.0
         for r in rels:
             product *= float(r.get("score", 1.0))
-        hops = len(rels)
         text = f"Sounds alike ({round(100 * product)}% similar)"
-        if hops > 1:
-            text += f", {hops} hops"
-    elif len(middle) == 1 and middle[0]["label"] == "Artist":
+        if len(rels) > 1:
+            text += f", {len(rels)} hops"
+    elif kind == "artist":
         text = f"Also by {middle[0]['name']}"
-    elif len(middle) == 1 and middle[0]["label"] == "Album":
+    elif kind == "album":
         text = f"From the same album '{middle[0]['name']}'"
-    elif len(middle) == 1 and middle[0]["label"] == "Playlist":
+    elif kind == "playlist":
         text = f"On the same playlist '{middle[0]['name']}'"
-    elif len(middle) == 1 and middle[0]["label"] == "Genre":
-        text = f"Also in the genre '{middle[0]['name']}'"
-    elif [n["label"] for n in middle] == ["Playlist", "Song", "Artist"]:
+    elif kind in ("subgenre", "genre"):
+        text = f"Also in the {kind} '{middle[0]['name']}'"
+    elif kind == "artist_on_playlist":
         text = f"By {middle[2]['name']}, also on the playlist '{middle[0]['name']}'"
     else:
         via = [f"{n['label'].lower()} '{n['name']}'" for n in middle if n["label"] != "Song"]
@@ -486,7 +508,9 @@ def explain(db: Database, a: str, b: str) -> dict[str, Any]:
         if key in seen:
             continue
         seen.add(key)
-        paths.append({**path, "reason": reason_for(path), "hops": len(path["relationships"])})
+        kind = row.get("kind") or path_kind(path)
+        paths.append({**path, "kind": kind, "reason": reason_for(path, kind),
+                      "hops": len(path["relationships"])})
     return {"from": {k: v for k, v in songs[0].items() if k != "embedded"},
             "to": {k: v for k, v in songs[1].items() if k != "embedded"},
             "paths": paths[:EXPLAIN_PATHS]}

@@ -8,7 +8,9 @@
 // chain, and the costlier patterns, which walk playlists and hubs, never run for them.
 // Seeds are bound first, so the two-hop patterns expand into known endpoints rather than
 // out of hub nodes (a genre holds thousands of songs). A song with no path of at most 4
-// hops gets no row: the caller drops it.
+// hops gets no row: the caller drops it. Each row says which kind of path it is (`kind`:
+// artist, album, similar, playlist, artist_on_playlist, subgenre, genre, shortest), and
+// the reason shown to the listener is written from that kind.
 UNWIND $ids AS rid
 MATCH (r:Song {id: rid})
 OPTIONAL CALL (r) {
@@ -63,6 +65,8 @@ WITH rid, coalesce(best, p4, p5, p6, p8) AS p,
                          WHEN p6 IS NOT NULL THEN genre_rank WHEN p8 IS NOT NULL THEN 8 END) AS rank
 WHERE p IS NOT NULL
 RETURN rid AS id, rank,
+       ['artist', 'album', 'similar', 'playlist', 'artist_on_playlist', 'subgenre', 'genre',
+        'shortest'][rank - 1] AS kind,
        [n IN nodes(p) | {
           key: CASE WHEN n:Artist OR n:Genre THEN n.name ELSE n.id END,
           label: head(labels(n)),

@@ -148,6 +148,7 @@ def test_recommendations_shape_order_and_real_paths(loaded_client: FlaskClient,
         assert set(item["song"]) >= {"id", "title", "artist"}
         assert 0.0 <= item["score"] <= 1.0
         assert item["reason"] and "\n" not in item["reason"]
+        assert item["path"]["kind"] in recommend.PATH_KINDS
         check_path(db, item["path"], {"T00004"}, item["song"]["id"])
 
 
@@ -155,6 +156,8 @@ def test_reasons_name_what_the_path_shares(loaded_client: FlaskClient) -> None:
     recs = loaded_client.get("/api/songs/T00004/recommendations?k=30").get_json()["recommendations"]
     for item in recs:
         nodes, reason = item["path"]["nodes"], item["reason"]
+        # The reason is written from the kind of path the query found.
+        assert reason == recommend.reason_for(item["path"], item["path"]["kind"])
         if len(nodes) == 3 and nodes[1]["label"] == "Artist":
             assert reason == f"Also by {nodes[1]['name']}"
         elif len(nodes) == 3 and nodes[1]["label"] == "Album":
