@@ -1,14 +1,25 @@
-"""Latency and throughput of the recommendation endpoint under gunicorn, beside the bare
-vector-index query through the driver, so the app's overhead shows as a ratio.
+"""Serving speed: the recommendation API under gunicorn, measured with a compiled load
+generator (wrk) side by side with the bare vector-index query through the driver.
 
-Usage (against a loaded database with embeddings, named by NEO4J_*)::
+Usage (against a loaded, trained database named by NEO4J_*)::
 
-    NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=... python -m bench.bench_recommend
+    python -m bench.bench_recommend            # prints one JSON object
 
-Both sides run with the same concurrency (32 clients by default, loopback only), the
-same random seed songs, a bounded request count and time, and are measured side by side
-in each of 3 repeats (the app first, then the bare query, alternating per repeat); the
-JSON printed holds the medians across repeats.
+Each repeat measures, in this order and on the same machine:
+
+- ``api_p50_ms``, ``api_p99_ms``: one client, ``GET /api/songs/<id>/recommendations?k=10``
+  over ``--songs`` different songs (wrk, one connection);
+- ``api_rps_32``, ``errors``: the same requests from 32 connections;
+- ``bare_rps_32``: the bare query (``db.index.vector.queryNodes``, top k + 1, through the
+  driver, 32 threads): the floor any recommendation costs;
+- ``seeds50_p50_ms``: one client, ``GET /api/recommendations?seeds=<50 ids>&k=10`` (seed
+  sets drawn from the largest playlists);
+- ``search_p50_ms``: one client, ``GET /api/songs?q=<words of a title>``.
+
+The JSON holds the medians across repeats (``--repeats``, default 3), each repeat's raw
+figures under ``repeats``, and ``api_over_bare`` = api_rps_32 / bare_rps_32. wrk (Debian's
+package) is installed when missing (apt-get, as root or through sudo): a Python load
+generator on the same two cores would cap what the server can show.
 """
 
 from __future__ import annotations
@@ -18,93 +29,108 @@ import http.client
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from neo4j import GraphDatabase, RoutingControl
 
 import cypher
+from bench import statement
 from musicgraph.config import Neo4jSettings
 from musicgraph.neo4j_local import free_port
 from musicgraph.schema import VECTOR_INDEX
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# wrk's report: every latency in microseconds; one JSON line from the done() hook.
+_WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nBENCH {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
+    '"errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(99) / 1e3, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) by nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+def ensure_wrk() -> str:
+    """The wrk binary, installed from Debian's packages when missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+        subprocess.run(sudo + cmd, check=True, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is not installed and apt-get could not install it")
+    return found
 
 
-def run_load(call: Callable[[str], None], seeds: list[str], clients: int, requests: int,
-             max_seconds: float) -> dict[str, float]:
-    """``requests`` calls over ``clients`` threads (stopping at ``max_seconds``)."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    counter = iter(range(requests))
-    deadline = time.perf_counter() + max_seconds
+def wrk(binary: str, port: int, paths: list[str], connections: int, seconds: float,
+        workdir: Path) -> dict[str, float]:
+    """Run wrk over ``paths`` (cycled) with ``connections`` keep-alive connections."""
+    listing = workdir / f"paths-{len(paths)}-{abs(hash(tuple(paths)))}.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    script = workdir / "bench.lua"
+    script.write_text(_WRK_SCRIPT)
+    threads = min(2, connections)
+    out = subprocess.run(
+        [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+         "-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True, env={**os.environ, "BENCH_PATHS": str(listing)})
+    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH "))
+    result: dict[str, float] = json.loads(line.removeprefix("BENCH "))
+    result["rps"] = result["requests"] / max(result["seconds"], 1e-9)
+    return result
+
+
+def bare_rps(settings: Neo4jSettings, songs: list[str], clients: int, k: int,
+             seconds: float) -> float:
+    """Requests/s of the bare vector-index query through the driver, ``clients`` threads."""
+    driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password),
+                                  max_connection_pool_size=clients + 4)
+    query = cypher.load("recommend/similar_by_embedding")
+    done = [0] * clients
+    deadline = time.perf_counter() + seconds
 
     def worker(n: int) -> None:
-        nonlocal errors
         rng = random.Random(n)
         while time.perf_counter() < deadline:
-            with lock:
-                if next(counter, None) is None:
-                    return
-            t0 = time.perf_counter()
-            try:
-                call(rng.choice(seeds))
-                ok = True
-            except Exception:  # noqa: BLE001 - counted, reported
-                ok = False
-            dt = time.perf_counter() - t0
-            with lock:
-                if ok:
-                    latencies.append(dt)
-                else:
-                    errors += 1
+            driver.execute_query(query, {"id": rng.choice(songs), "k": k, "index": VECTOR_INDEX},
+                                 database_=settings.database, routing_=RoutingControl.READ)
+            done[n] += 1
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(worker, range(clients)))
-    elapsed = time.perf_counter() - started
-    if not latencies:
-        raise RuntimeError("every request failed")
-    return {"p50_ms": 1000 * percentile(latencies, 0.5), "p99_ms": 1000 * percentile(latencies, 0.99),
-            "rps": len(latencies) / elapsed, "requests": len(latencies), "errors": errors}
+    try:
+        workers = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+        started = time.perf_counter()
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        return sum(done) / (time.perf_counter() - started)
+    finally:
+        driver.close()
 
 
-def http_caller(port: int, k: int) -> Callable[[str], None]:
-    """One keep-alive connection per client thread, like a browser or an API client."""
-    local = threading.local()
-
-    def call(song_id: str) -> None:
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            conn.request("GET", f"/api/songs/{song_id}/recommendations?k={k}")
-            resp = conn.getresponse()
-            body = resp.read()
-        except (OSError, http.client.HTTPException):
-            local.conn = None
-            conn.close()
-            raise
-        if resp.status != 200:
-            raise RuntimeError(f"{resp.status}: {body[:200]!r}")
-
-    return call
-
-
-def wait_for_http(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def wait_for_http(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     """Poll /healthz until the server answers 200 (a starting server has no event to wait on)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,69 +147,95 @@ def wait_for_http(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.
     raise RuntimeError("gunicorn did not become ready")
 
 
+def draw_requests(settings: Neo4jSettings, n_songs: int, k: int,
+                  seed: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Song ids and the request paths: single songs, 50-song seed sets, searches."""
+    driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password))
+    try:
+        def read(text: str, **params: Any) -> list[dict[str, Any]]:
+            records, _, _ = driver.execute_query(text, params,
+                                                 database_=settings.database,
+                                                 routing_=RoutingControl.READ)
+            return [r.data() for r in records]
+
+        embedded = sorted(r["id"] for r in read(statement("embedded_song_ids")))
+        rng = random.Random(seed)
+        songs = rng.sample(embedded, min(n_songs, len(embedded)))
+        sets = [r["ids"] for r in read(statement("playlist_seed_sets"), size=50, limit=20)]
+        titles = [r["title"] for r in read(cypher.load("app/songs"), ids=songs) if r["title"]]
+    finally:
+        driver.close()
+    single = [f"/api/songs/{quote(s)}/recommendations?k={k}" for s in songs]
+    seeds50 = [f"/api/recommendations?k={k}&seeds={quote(','.join(ids))}" for ids in sets]
+    search = []
+    for title in titles:
+        words = [w for w in title.split() if any(c.isalnum() for c in w)][:2]
+        if words:
+            search.append(f"/api/songs?limit=10&q={quote(' '.join(words))}")
+    return songs, single, seeds50, search
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--clients", type=int, default=32)
-    p.add_argument("--requests", type=int, default=1500, help="per side and repeat")
-    p.add_argument("--max-seconds", type=float, default=60.0, help="per side and repeat")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=15.0, help="per wrk run")
+    p.add_argument("--songs", type=int, default=200, help="different songs requested")
+    p.add_argument("--clients", type=int, default=32)
     p.add_argument("--k", type=int, default=10)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=8)
-    p.add_argument("--seeds", type=int, default=500, help="random seed songs to draw from")
+    p.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    p.add_argument("--threads", type=int, default=None,
+                   help="gunicorn threads per worker (default: app/gunicorn_conf.py's)")
+    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
     settings = Neo4jSettings.from_env()
-    driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password),
-                                  max_connection_pool_size=args.clients + 8)
-    seeds = [r["id"] for r in driver.execute_query(
-        cypher.load("app/embedded_song_ids"),
-        database_=settings.database, routing_=RoutingControl.READ).records]
-    seeds = random.Random(0).sample(seeds, min(args.seeds, len(seeds)))
-    bare_query = cypher.load("recommend/similar_by_embedding")
-
-    def bare(song_id: str) -> None:
-        driver.execute_query(bare_query, {"id": song_id, "k": args.k, "index": VECTOR_INDEX},
-                             database_=settings.database, routing_=RoutingControl.READ)
+    binary = ensure_wrk()
+    songs, single, seeds50, search = draw_requests(settings, args.songs, args.k, args.seed)
+    if not seeds50:
+        raise SystemExit("no playlist holds 50 songs: the 50-song seed sets need one")
 
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads",
-                str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                "app.wsgi:app"]
-    proc = subprocess.Popen(gunicorn, cwd=ROOT, env=env)
-    try:
-        wait_for_http(port, proc)
-        call = http_caller(port, args.k)
-        # Warm-up: query plans cached in Neo4j and the workers' drivers connected.
-        run_load(call, seeds, args.clients, 200, 60)
-        run_load(bare, seeds, args.clients, 200, 60)
-        app_runs, bare_runs = [], []
-        for i in range(args.repeats):
-            order = [("app", call), ("bare", bare)] if i % 2 == 0 else [("bare", bare), ("app", call)]
-            for name, fn in order:
-                res = run_load(fn, seeds, args.clients, args.requests, args.max_seconds)
-                (app_runs if name == "app" else bare_runs).append(res)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        driver.close()
+    conf = ROOT / "app" / "gunicorn_conf.py"
+    cmd = [sys.executable, "-m", "gunicorn", *(["-c", str(conf)] if conf.is_file() else []),
+           "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "app.wsgi:app"]
+    if args.threads is not None:
+        cmd += ["--threads", str(args.threads)]
+    env = {**os.environ, "NEO4J_URI": settings.uri, "NEO4J_USER": settings.user,
+           "NEO4J_PASSWORD": settings.password, "NEO4J_DATABASE": settings.database}
+    repeats: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            wait_for_http(port, proc)
+            # Warm-up: every worker opens its driver and Neo4j compiles the queries.
+            wrk(binary, port, single + seeds50 + search, 8, 5, work)
+            for _ in range(args.repeats):
+                one = wrk(binary, port, single, 1, args.seconds, work)
+                many = wrk(binary, port, single, args.clients, args.seconds, work)
+                bare = bare_rps(settings, songs, args.clients, args.k, args.seconds)
+                sets = wrk(binary, port, seeds50, 1, args.seconds, work)
+                found = wrk(binary, port, search, 1, args.seconds, work)
+                repeats.append({
+                    "api_p50_ms": one["p50_ms"], "api_p99_ms": one["p99_ms"],
+                    "api_rps_32": many["rps"], "bare_rps_32": bare,
+                    "api_over_bare": many["rps"] / bare,
+                    "errors": one["errors"] + many["errors"] + sets["errors"] + found["errors"],
+                    "seeds50_p50_ms": sets["p50_ms"], "search_p50_ms": found["p50_ms"],
+                })
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
-    def median(runs: list[dict[str, float]]) -> dict[str, float]:
-        return {key: round(statistics.median(r[key] for r in runs), 2)
-                for key in ("p50_ms", "p99_ms", "rps", "requests", "errors")}
-
-    app_m, bare_m = median(app_runs), median(bare_runs)
-    print(json.dumps({
-        "endpoint": f"GET /api/songs/<id>/recommendations?k={args.k}",
-        "server": f"gunicorn -w {args.workers} --threads {args.threads}",
-        "clients": args.clients, "repeats": args.repeats, "songs_drawn": len(seeds),
-        "app": app_m, "bare_vector_query": bare_m,
-        "ratio": {"p50": round(app_m["p50_ms"] / bare_m["p50_ms"], 2),
-                  "p99": round(app_m["p99_ms"] / bare_m["p99_ms"], 2),
-                  "rps": round(bare_m["rps"] / app_m["rps"], 2)},
-        "cpu_cores": os.cpu_count(),
-    }, indent=2))
+    keys = list(repeats[0])
+    report: dict[str, Any] = {key: round(statistics.median(r[key] for r in repeats), 3)
+                              for key in keys}
+    report["errors"] = int(sum(r["errors"] for r in repeats))
+    report.update({"repeats": repeats, "songs": len(songs), "k": args.k,
+                   "gunicorn_workers": args.workers, "clients": args.clients,
+                   "seconds_per_run": args.seconds, "cpus": os.cpu_count()})
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
