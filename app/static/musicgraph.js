@@ -54,7 +54,11 @@
       list.setAttribute("aria-labelledby", label.id);
     }
     list.hidden = true;
-    input.insertAdjacentElement("afterend", list);
+    // The list hangs right under the box, whatever the label's height.
+    var box = document.createElement("div");
+    box.className = "picker-box";
+    input.insertAdjacentElement("beforebegin", box);
+    box.append(input, list);
 
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
@@ -93,8 +97,10 @@
       }
     }
 
-    function show(songs) {
+    function show(songs, q) {
       list.textContent = "";
+      // Which text these options answer (the browser tests wait for it).
+      list.setAttribute("data-query", q);
       options = songs.map(function (song, i) {
         var option = document.createElement("li");
         option.id = list.id + "-" + i;
@@ -108,6 +114,14 @@
         by.className = "by";
         by.textContent = song.artist || "unknown artist";
         option.append(title, " ", by);
+        // Album and year tell apart the versions of a song that share title and artist.
+        var about = [song.album, song.release_year].filter(Boolean).join(", ");
+        if (about) {
+          var meta = document.createElement("span");
+          meta.className = "meta";
+          meta.textContent = about;
+          option.append(" ", meta);
+        }
         list.appendChild(option);
         return option;
       });
@@ -132,7 +146,7 @@
         .then(function (response) { return response.ok ? response.json() : {results: []}; })
         .then(function (body) {
           // A later keystroke may have changed the text: show only the current answer.
-          if (input.value.trim() === q) { show(body.results || []); }
+          if (input.value.trim() === q) { show(body.results || [], q); }
         })
         .catch(function (error) {
           if (error.name !== "AbortError") { options = []; close(); }
@@ -212,7 +226,8 @@
     Array.from(params.keys()).forEach(function (key) {
       if (!params.get(key)) { params.delete(key); }
     });
-    var query = params.toString();
+    // Commas may stand bare in a query string: the song list reads as the server writes it.
+    var query = params.toString().replace(/%2C/gi, ",");
     return form.action.split("?")[0] + (query ? "?" + query : "");
   }
 
