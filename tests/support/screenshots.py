@@ -5,7 +5,8 @@ Run against the app serving the bundled data, loaded and trained (``make demo``)
     .venv/bin/python -m tests.support.screenshots http://127.0.0.1:5000
 
 It builds a playlist by search as a listener would (Debian's chromium, Playwright) and
-writes ``docs/playlist_builder.png`` and ``docs/explain_pickers.png``.
+writes ``docs/playlist_builder.png``, ``docs/explain_pickers.png`` and
+``docs/song_page.png`` (Bohemian Rhapsody - 2011 Mix, the README's first picture).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 from tests.support import ROOT, browser
 
 DOCS = ROOT / "docs"
+#: The song page pictured in the README.
+SONG_PAGE = "4u7EnebtmKWzUH433cf5Qv"
 #: What the listener types, and the option they choose.
 SONGS = [("memories maroon", "Memories Maroon 5"), ("blinding lights", "Blinding Lights"),
          ("bad guy billie", "bad guy"), ("dance monkey", "Dance Monkey")]
@@ -64,6 +67,19 @@ def main(base: str) -> None:
         expect(page.locator("#graph")).to_have_attribute("data-drawn-nodes", re.compile(r"\d"))
         page.screenshot(path=str(DOCS / "explain_pickers.png"))
         print(f"explain: {page.url}")
+
+        page.set_viewport_size({"width": 1280, "height": 1400})
+        page.goto(f"{base}/songs/{SONG_PAGE}")
+        expect(page.locator("#graph")).to_have_attribute("data-drawn-nodes", re.compile(r"\d"))
+        # vis-network moves the nodes until its layout settles: picture the page once two
+        # pictures of the graph in a row are the same.
+        graph, before = page.locator("#graph"), b""
+        for _ in range(100):
+            now = graph.screenshot(animations="disabled")
+            if now == before:
+                break
+            before = now
+        page.screenshot(path=str(DOCS / "song_page.png"))
         b.close()
 
 
