@@ -57,15 +57,15 @@ def pick(db: Database, song_id: str, text: str) -> Pick:
         text: the text box: a song id or search text.
 
     Raises:
-        NotFoundError: ``song_id`` is used and matches no song.
+        NotFoundError: ``song_id`` matches no song and no text stands in for it.
     """
     song_id, text = song_id.strip(), " ".join(text.split())
     if song_id:
         chosen = _find(db, song_id)
-        if chosen is None:
-            raise NotFoundError(f"no song with id {song_id!r}")
-        if not text or text == label(chosen):
+        if chosen is not None and (not text or text == " ".join(label(chosen).split())):
             return Pick(label(chosen), chosen)
+        if chosen is None and not text:
+            raise NotFoundError(f"no song with id {song_id!r}")
     if not text:
         return Pick()
     exact = _find(db, text)
