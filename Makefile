@@ -54,10 +54,19 @@ demo: setup neo4j-start  ## Set everything up, load the bundled data, train, and
 	@echo "The app: http://$(HOST):$(PORT)/   (Ctrl-C stops it; make neo4j-stop stops Neo4j)"
 	$(MG) serve --host $(HOST) --port $(PORT)
 
-browser-deps:  # Debian's chromium for the browser tests, installed when missing
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+# Debian's chromium for the browser tests, and the fonts the pages' colour emoji and
+# Chinese/Japanese/Korean titles need (without them chromium draws empty boxes); each
+# installed when missing.
+browser-deps:  # chromium and the emoji and CJK fonts, installed when missing
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	fc-list -q ':family=Noto Color Emoji' 2>/dev/null || missing="$$missing fonts-noto-color-emoji"; \
+	fc-list -q ':family=Noto Sans CJK JP' 2>/dev/null || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing$$missing"; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 compose-deps:  # Debian's docker-compose, which validates docker-compose.yml without an engine
 	@command -v docker-compose >/dev/null || { \

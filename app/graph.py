@@ -24,6 +24,12 @@ from pyvis.network import Network
 #: vis-network as bundled with PyVis (served at /vendor/<file>).
 VIS_DIR = Path(pyvis.__file__).resolve().parent / "templates" / "lib" / "vis-9.1.2"
 
+#: The canvas labels' fonts: app/static/style.css's list, emoji and CJK fonts included, so
+#: a playlist named with emoji draws it (a canvas takes a CSS font-family list).
+FONT_FACE = ('system-ui, "Segoe UI", Roboto, "Noto Sans", Arial, "DejaVu Sans", '
+             '"Hiragino Sans", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK JP", sans-serif, '
+             '"Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"')
+
 #: Fill colour per node type; the seed song(s) stand out.
 COLORS = {
     "Seed": "#e4572e", "Song": "#4c78a8", "Artist": "#59a14f", "Album": "#f28e2b",
@@ -36,7 +42,7 @@ OPTIONS: dict[str, Any] = {
                 "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 110},
                 "stabilization": {"iterations": 150}},
     "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
-    "nodes": {"font": {"size": 14}},
+    "nodes": {"font": {"size": 14, "face": FONT_FACE}},
     "edges": {"smooth": False, "color": {"inherit": False}},
 }
 
@@ -44,6 +50,11 @@ OPTIONS: dict[str, Any] = {
 def _short(text: str | None, n: int = 28) -> str:
     text = text or "?"
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def match(score: float) -> str:
+    """A recommendation's score as the pages show it: "match 36%" (never a bare decimal)."""
+    return f"match {round(100 * float(score))}%"
 
 
 def _similar_width(score: float) -> float:
@@ -98,7 +109,7 @@ def build(seeds: Iterable[dict[str, Any]], paths: Iterable[dict[str, Any]],
                 tip = f"Song\n{node['name']}"
                 if info:
                     tip += (f"\nby {info['song'].get('artist') or 'unknown artist'}"
-                            f"\nscore {info['score']:.3f}\n{info['reason']}")
+                            f"\n{info['reason']}\n{match(info['score'])}")
             else:
                 tip = f"{label}\n{node['name']}"
             ids.append(add(node, kind if kind in COLORS else "Song", tip))
@@ -125,7 +136,7 @@ def build(seeds: Iterable[dict[str, Any]], paths: Iterable[dict[str, Any]],
             continue
         seen_edges.add(key)
         net.add_edge(source, target, width=round(0.5 + 3 * float(info["score"]), 2), dashes=True,
-                     title=f"recommended, score {float(info['score']):.3f}",
+                     title=f"recommended, {match(info['score'])}",
                      color="#f4a582")
     nodes, edges, _heading, _height, _width, _options = net.get_network_data()
     return {"nodes": nodes, "edges": edges, "options": OPTIONS}

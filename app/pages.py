@@ -1,14 +1,38 @@
-"""Server-rendered pages: usable without JavaScript, except for the graph."""
+"""Server-rendered pages: usable without JavaScript, except for the graph.
+
+JavaScript only enhances (static/musicgraph.js: song pickers that search as you type,
+the playlist builder updated in place); every action is a link or a GET form.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, send_from_directory
+import io
+from typing import Any
 
-from app import get_db, graph, recommend
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    url_for,
+)
+
+from app import get_db, graph, picks, recommend
+from app import playlist as playlists
 from app.api import int_arg
 from musicgraph.errors import InputError, ModelError
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def shared() -> dict[str, Any]:
+    """Names every template may use."""
+    return {"score_help": recommend.SCORE_HELP, "match": graph.match, "song_label": picks.label}
 
 
 @bp.get("/")
@@ -49,15 +73,62 @@ def song(song_id: str):
 
 @bp.get("/explain")
 def explain():
-    """The shortest real paths between two songs (``?from=ID&to=ID``), or the form."""
-    a, b = request.args.get("from", "").strip(), request.args.get("to", "").strip()
-    if not a and not b:
-        return render_template("explain.html", result=None, a="", b="", graph=None)
-    if not a or not b:
-        raise InputError("give two song ids: from and to")
-    result = recommend.explain(get_db(), a, b)
-    data = graph.build([result["from"]], result["paths"])
-    return render_template("explain.html", result=result, a=a, b=b, graph=data)
+    """The shortest real paths between two songs, picked by search or by id
+    (``?from=ID&to=ID``; ``from_q``/``to_q``: a typed id or search text), or the form."""
+    db = get_db()
+    a = picks.pick(db, request.args.get("from", ""), request.args.get("from_q", ""))
+    b = picks.pick(db, request.args.get("to", ""), request.args.get("to_q", ""))
+    result = data = None
+    if a.song and b.song:
+        result = recommend.explain(db, a.song["id"], b.song["id"])
+        data = graph.build([result["from"]], result["paths"])
+    elif (a.typed or b.typed) and not (a.problem or b.problem):
+        raise InputError("give two songs: from and to")
+    return render_template("explain.html", a=a, b=b, result=result, graph=data)
+
+
+def _playlist() -> playlists.Playlist:
+    """The playlist the query string names (``songs``, ``max_per_artist``, ``name``)."""
+    return playlists.Playlist.parse(request.args.get("songs", ""),
+                          int_arg("max_per_artist", 0, 0, recommend.MAX_K),
+                          request.args.get("name", ""))
+
+
+@bp.get("/playlist")
+def playlist_page():
+    """The playlist builder (``?songs=id1,id2&max_per_artist=0&name=…&q=…``): the songs,
+    a search to add from, and the continuation with reasons and paths.
+    ``add=ID`` (the search box's picker) redirects to the playlist with that song."""
+    playlist = _playlist()
+    add = request.args.get("add", "").strip()
+    if add:
+        return redirect(url_for("pages.playlist_page", **playlist.adding(add).query()), 303)
+    view = playlists.builder(get_db(), playlist, request.args.get("q", ""),
+                            int(current_app.config["PAGE_RECOMMENDATIONS"]))
+    return render_template("playlist.html", view=view, max_songs=playlists.MAX_SONGS,
+                           max_name=playlists.MAX_NAME_CHARS)
+
+
+@bp.get("/playlist.csv")
+def playlist_csv():
+    """The playlist as a CSV download (position, id, title, artist, album, spotify_uri)."""
+    playlist = _playlist()
+    text = playlists.csv_text(playlists.export_songs(get_db(), playlist))
+    return _download(text, "text/csv", playlists.export_name(playlist.name, "csv"))
+
+
+@bp.get("/playlist.txt")
+def playlist_txt():
+    """The playlist as a download of ``spotify:track:<id>`` lines."""
+    playlist = _playlist()
+    text = playlists.uri_text(playlists.export_songs(get_db(), playlist))
+    return _download(text, "text/plain", playlists.export_name(playlist.name, "txt"))
+
+
+def _download(text: str, mimetype: str, name: str) -> Response:
+    # send_file writes both filename= and an RFC 5987 filename*= for non-ASCII names.
+    return send_file(io.BytesIO(text.encode("utf-8")), mimetype=f"{mimetype}; charset=utf-8",
+                     as_attachment=True, download_name=name, max_age=0)
 
 
 @bp.get("/vendor/<path:filename>")

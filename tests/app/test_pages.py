@@ -26,8 +26,14 @@ def graph_data(html: str, name: str) -> list[dict[str, object]]:
 def assert_no_raw(html: str) -> None:
     for text in RAW_HOSTILE:
         assert text not in html, f"unescaped database text {text!r}"
-    # Only the page's own scripts: two script elements, two closing tags.
-    assert html.count("</script>") == html.count("<script") == 2 or "vis.DataSet" not in html
+    # Only the page's own scripts: files from /vendor/ and /static/, and at most the
+    # graph's inline one; every element closed by its own tag.
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert html.count("</script>") == html.count("<script") == len(scripts)
+    assert len([s for s in scripts if "src=" not in s]) <= ("vis.DataSet" in html)
+    for tag in scripts:
+        assert "src=" not in tag or re.fullmatch(
+            r'<script src="/(vendor|static)/[\w.-]+"( defer)?>', tag), tag
 
 
 def test_home_has_search_and_popular_songs(loaded_client: FlaskClient) -> None:

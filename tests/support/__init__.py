@@ -142,13 +142,20 @@ def write_app_embeddings(db: Database, ids: list[str]) -> None:
                      progress=False)
 
 
-def load_app_graph(db: Database, folder: Path, embed: bool = True) -> LoadedGraph:
-    """Empty the database, load the rows with the ETL and (optionally) write embeddings."""
+def load_app_graph(db: Database, folder: Path, embed: bool = True,
+                   extra: list[dict[str, Any]] | None = None) -> LoadedGraph:
+    """Empty the database, load the rows with the ETL and (optionally) write embeddings.
+
+    ``extra`` rows (:func:`song` rows) are loaded and embedded too, after the others, so
+    the others' embeddings stay the same.
+    """
     reset_database(db)
-    csv_path = write_csv(folder / "songs.csv", app_rows())
+    extra = extra or []
+    csv_path = write_csv(folder / "songs.csv", app_rows() + extra)
     pipeline.run(db, csv_path=csv_path, rejects_path=folder / "rejects.csv",
                  options=pipeline.EtlOptions(progress=False))
-    ids = [f"T{i:05d}" for i in range(N_SONGS)] + ["HOSTILE1", "HOSTILE2"]
+    ids = ([f"T{i:05d}" for i in range(N_SONGS)] + ["HOSTILE1", "HOSTILE2"]
+           + [str(r["track_id"]) for r in extra])
     if embed:
         write_app_embeddings(db, ids)
     return LoadedGraph(ids=ids, hostile_id="HOSTILE1", hostile_sibling_id="HOSTILE2",
