@@ -57,6 +57,17 @@ def explain():
     return render_template("explain.html", result=result, a=a, b=b, graph=data)
 
 
+@bp.get("/api/docs")
+def api_docs():
+    """The OpenAPI document (``/openapi.json``) as a page for people, without JavaScript."""
+    spec = current_app.api_doc  # type: ignore[attr-defined]
+    operations = [
+        {"method": method.upper(), "path": path, **operation}
+        for path, item in spec["paths"].items() for method, operation in item.items()
+    ]
+    return render_template("api_docs.html", spec=spec, operations=operations)
+
+
 @bp.get("/vendor/<path:filename>")
 def vendor(filename: str):
     """vis-network as bundled with PyVis, so the graph draws without internet."""
