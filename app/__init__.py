@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a query may be retried while Neo4j is away before the app answers 503.
     # The library default (15 s) suits batch jobs, not a person waiting for a page.
     "NEO4J_RETRY_SECONDS": 3.0,
+    # The longest a request waits on Neo4j before it answers 503; below gunicorn's
+    # request timeout (30 s), so no answer hangs while Neo4j restarts.
+    "NEO4J_DEADLINE_SECONDS": 10.0,
     # Recommendations on the song page (and in its graph).
     "PAGE_RECOMMENDATIONS": 10,
     "POPULAR_SONGS": 12,
@@ -56,7 +59,8 @@ def get_db() -> Database:
             db = app.extensions.get("musicgraph_db")
             if db is None:
                 db = Database(app.config["NEO4J"],
-                              retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]))
+                              retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]),
+                              deadline_seconds=float(app.config["NEO4J_DEADLINE_SECONDS"]))
                 app.extensions["musicgraph_db"] = db
                 atexit.register(db.close)
     return db
