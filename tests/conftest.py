@@ -119,7 +119,10 @@ def _test_app(settings: Neo4jSettings) -> Iterator[Flask]:
     """A Flask app in testing mode on ``settings``; its driver is closed afterwards."""
     from app import close_db, create_app
 
-    application = create_app({"TESTING": True, "NEO4J": settings})
+    # A long deadline: a slow CI machine can take seconds to plan a query the first time,
+    # and these tests are about answers, not time (the fault tests run the default).
+    application = create_app({"TESTING": True, "NEO4J": settings,
+                              "NEO4J_DEADLINE_SECONDS": 120.0})
     yield application
     close_db(application)
 
