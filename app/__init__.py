@@ -29,15 +29,15 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from musicgraph.config import Neo4jSettings
-from musicgraph.db import Database
+from musicgraph.db import Database, set_work_deadline
 from musicgraph.errors import DatabaseUnavailableError, InputError, MusicGraphError
 
 DEFAULTS: dict[str, Any] = {
     # Seconds a query may be retried while Neo4j is away before the app answers 503.
     # The library default (15 s) suits batch jobs, not a person waiting for a page.
     "NEO4J_RETRY_SECONDS": 3.0,
-    # The longest a request waits on Neo4j before it answers 503; below gunicorn's
-    # request timeout (30 s), so no answer hangs while Neo4j restarts.
+    # The longest a request waits on Neo4j, all its queries together, before it answers
+    # 503; below gunicorn's request timeout (30 s), so no answer hangs while Neo4j restarts.
     "NEO4J_DEADLINE_SECONDS": 10.0,
     # Recommendations on the song page (and in its graph).
     "PAGE_RECOMMENDATIONS": 10,
@@ -98,6 +98,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app import api, pages, telemetry
 
     telemetry.init_app(app)
+
+    @app.before_request
+    def _neo4j_deadline() -> None:
+        set_work_deadline(float(app.config["NEO4J_DEADLINE_SECONDS"]))
+
+    @app.teardown_request
+    def _no_neo4j_deadline(exc: BaseException | None) -> None:
+        set_work_deadline(None)
+
     app.register_api(api.bp)
     app.register_blueprint(pages.bp)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: jsonify(app.api_doc))

@@ -8,10 +8,12 @@ functions (``execute_read`` / ``execute_write``), always with parameters.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import neo4j
@@ -23,6 +25,16 @@ from musicgraph.config import Neo4jSettings
 from musicgraph.errors import DatabaseUnavailableError
 
 T = TypeVar("T")
+
+#: A monotonic time by which the caller's whole piece of work must be done (the web app
+#: sets it per request): each call waits at most until then, and at most its own deadline.
+_work_deadline: ContextVar[float | None] = ContextVar("musicgraph_work_deadline", default=None)
+
+
+def set_work_deadline(seconds: float | None) -> None:
+    """Give the calls that follow in this thread (or task) ``seconds`` in all; None: no limit."""
+    _work_deadline.set(None if seconds is None else time.monotonic() + seconds)
+
 
 #: Driver errors that mean "the database isn't there right now".
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, ConnectionError, OSError)
@@ -76,11 +88,18 @@ class Database:
         """``work()``, given up after ``deadline_seconds`` when that is set."""
         if self._calls is None or self.deadline_seconds is None:
             return work()
-        future = self._calls.submit(work)
+        timeout = self.deadline_seconds
+        until = _work_deadline.get()
+        if until is not None:
+            timeout = min(timeout, until - time.monotonic())
+        future = self._calls.submit(work) if timeout > 0 else None
         try:
-            return future.result(timeout=self.deadline_seconds)
+            if future is None:
+                raise FutureTimeout
+            return future.result(timeout=timeout)
         except FutureTimeout:
-            future.cancel()  # still queued behind stuck calls: never run it
+            if future is not None:
+                future.cancel()  # still queued behind stuck calls: never run it
             raise DatabaseUnavailableError(
                 f"Neo4j at {self.settings.uri} did not answer within "
                 f"{self.deadline_seconds:g}s: is it starting or overloaded?",

@@ -238,16 +238,22 @@ def test_neo4j_restart_under_load(server: Server, loaded_private: PrivateNeo4j) 
         load.wait_for(30, "answers before the kill")
         killed = loaded_private.kill()
         load.wait_for(10, "503s while Neo4j is down", since=killed, status=503)
-        up = loaded_private.start()  # returns once Bolt answers
+        up = loaded_private.start()  # returns once Bolt answers RETURN 1
+        # Neo4j answers the app's own read (a recovered store, cold caches): the app's
+        # recovery is measured from here, apart from how fast the machine brings Neo4j up.
+        with Database(loaded_private.settings) as direct:
+            support.wait_until(lambda: direct.read("app/song", id="T00004"), 120,
+                               "Neo4j to answer a song read", every=0.05)
+        answering = time.monotonic()
         # Probes on their own connections: the load's clients may still be waiting on
         # requests sent while Neo4j was starting.
-        probes = [threading.Thread(target=first_200, args=(server, path, up, recovery))
+        probes = [threading.Thread(target=first_200, args=(server, path, answering, recovery))
                   for path in ("/api/songs/T00004", "/api/songs/T00004/recommendations?k=5")]
         for t in probes:
             t.start()
         for t in probes:
             t.join()
-        settled = up + max(recovery.values())
+        settled = answering + max(recovery.values())
         load.wait_for(30, "answers after the recovery", since=settled)
     outcomes = load.snapshot()
     during = [o for o in outcomes if o.started >= killed]
@@ -260,7 +266,8 @@ def test_neo4j_restart_under_load(server: Server, loaded_private: PrivateNeo4j) 
         "requests": len(outcomes), "during_outage_and_after": len(during),
         "status_counts": {str(s): sum(1 for o in outcomes if o.status == s) for s in statuses},
         "slowest_request_s": round(slowest, 2), "outage_s": round(up - killed, 1),
-        "first_200_after_bolt_answered_s": {k: round(v, 2) for k, v in recovery.items()},
+        "neo4j_answering_reads_after_bolt_s": round(answering - up, 2),
+        "first_200_after_neo4j_answered_s": {k: round(v, 2) for k, v in recovery.items()},
         "neo4j_errors_counted": errors_after - errors_before,
         "same_master": server.proc.pid == master, "same_workers": server.workers() == workers})
     assert statuses <= {200, 503}, [o for o in outcomes if o.status not in (200, 503)][:3]
@@ -268,7 +275,7 @@ def test_neo4j_restart_under_load(server: Server, loaded_private: PrivateNeo4j) 
     assert slowest < REQUEST_TIMEOUT
     # The app serves again within 5 s of Neo4j answering; a restarted Neo4j plans the
     # recommendation queries afresh and opens the vector index cold, which on a busy
-    # machine takes longer, and the artifact records how long.
+    # machine takes longer: the artifact records how long.
     assert recovery["/api/songs/T00004"] <= 5.0, recovery
     assert not late, late[:3]
     assert server.proc.poll() is None and server.workers() == workers  # nothing restarted
