@@ -48,4 +48,4 @@ RUN pip install --no-deps --config-settings editable_mode=compat -e . \
 USER musicgraph
 EXPOSE 8000
 # The app by default; docker-compose.yml's init service runs the ETL and training instead.
-CMD ["gunicorn", "-w", "2", "--threads", "8", "-b", "0.0.0.0:8000", "app.wsgi:app"]
+CMD ["gunicorn", "-c", "python:app.gunicorn_conf", "-b", "0.0.0.0:8000", "app.wsgi:app"]

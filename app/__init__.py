@@ -7,6 +7,11 @@ from ``NEO4J_*`` (``Neo4jSettings.from_env``) unless ``test_config["NEO4J"]`` gi
 One Neo4j driver per process: created on first use (so a gunicorn worker opens its own
 after the fork), kept in ``app.extensions["musicgraph_db"]`` and closed at exit. The
 driver reconnects by itself, so the app recovers when Neo4j comes back.
+
+The app is a flask-openapi3 ``OpenAPI`` (a Flask subclass): it validates the JSON API's
+parameters against :mod:`app.contract` and serves the OpenAPI document at
+``/openapi.json`` (a page for people at ``/api/docs``). Metrics, request logs and security
+headers come from :mod:`app.telemetry`.
 """
 
 from __future__ import annotations
@@ -14,23 +19,32 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Mapping
-from typing import Any
+from importlib.metadata import version
+from typing import Any, NoReturn
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_openapi3 import Info, OpenAPI
+from neo4j.exceptions import Neo4jError
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from musicgraph.config import Neo4jSettings
-from musicgraph.db import Database
-from musicgraph.errors import DatabaseUnavailableError, MusicGraphError
+from musicgraph.db import Database, set_work_deadline
+from musicgraph.errors import DatabaseUnavailableError, InputError, MusicGraphError
 
 DEFAULTS: dict[str, Any] = {
     # Seconds a query may be retried while Neo4j is away before the app answers 503.
     # The library default (15 s) suits batch jobs, not a person waiting for a page.
     "NEO4J_RETRY_SECONDS": 3.0,
+    # The longest a request waits on Neo4j, all its queries together, before it answers
+    # 503; below gunicorn's request timeout (30 s), so no answer hangs while Neo4j restarts.
+    "NEO4J_DEADLINE_SECONDS": 10.0,
     # Recommendations on the song page (and in its graph).
     "PAGE_RECOMMENDATIONS": 10,
     "POPULAR_SONGS": 12,
     "JSON_SORT_KEYS": False,
+    # One JSON line per request on stderr (app.telemetry).
+    "REQUEST_LOG": True,
 }
 
 _lock = threading.Lock()
@@ -45,7 +59,8 @@ def get_db() -> Database:
             db = app.extensions.get("musicgraph_db")
             if db is None:
                 db = Database(app.config["NEO4J"],
-                              retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]))
+                              retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]),
+                              deadline_seconds=float(app.config["NEO4J_DEADLINE_SECONDS"]))
                 app.extensions["musicgraph_db"] = db
                 atexit.register(db.close)
     return db
@@ -58,7 +73,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         test_config: settings that override the defaults and the environment (tests);
             ``NEO4J`` may hold a :class:`Neo4jSettings`.
     """
-    app = Flask(__name__)
+    from app import contract
+
+    app = OpenAPI(
+        __name__,
+        info=Info(title="MusicGraph API", version=version("musicgraph"),
+                  description="Songs, search and recommendations with the graph paths that "
+                              "explain them. Errors are JSON {error, detail}."),
+        # The document is served at /openapi.json below; the page for it is ours
+        # (/api/docs): the library's UIs load scripts from CDNs and run inline code.
+        doc_ui=False,
+        security_schemes={},
+        validation_error_status=400,
+        validation_error_model=contract.ErrorBody,
+        validation_error_callback=_reject_parameters,
+    )
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("MUSICGRAPH")
     if test_config:
@@ -66,12 +95,37 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("NEO4J", Neo4jSettings.from_env())
     app.json.sort_keys = bool(app.config["JSON_SORT_KEYS"])  # type: ignore[attr-defined]
 
-    from app import api, pages
+    from app import api, pages, telemetry
 
-    app.register_blueprint(api.bp)
+    telemetry.init_app(app)
+
+    @app.before_request
+    def _neo4j_deadline() -> None:
+        set_work_deadline(float(app.config["NEO4J_DEADLINE_SECONDS"]))
+
+    @app.teardown_request
+    def _no_neo4j_deadline(exc: BaseException | None) -> None:
+        set_work_deadline(None)
+
+    app.register_api(api.bp)
     app.register_blueprint(pages.bp)
+    app.add_url_rule("/openapi.json", "openapi_json", lambda: jsonify(app.api_doc))
     _register_errors(app)
     return app
+
+
+def _reject_parameters(exc: ValidationError) -> NoReturn:
+    """Turn flask-openapi3's validation failure into the API's 400 ``{error, detail}``."""
+    first = exc.errors(include_url=False)[0]
+    name = ".".join(str(part) for part in first["loc"]) or "the request"
+    if first["type"] == "missing":
+        raise InputError(f"{name} is required")
+    from app.contract import PATTERN_HINTS
+
+    hint = PATTERN_HINTS.get(str((first.get("ctx") or {}).get("pattern")))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    raise InputError(f"{name} {hint}" if hint else f"{name}: {message[:1].lower()}{message[1:]}",
+                     f"got {str(first.get('input'))[:50]!r}")
 
 
 def close_db(app: Flask) -> None:
@@ -83,7 +137,14 @@ def close_db(app: Flask) -> None:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return (request.path.startswith("/api/") and request.path != "/api/docs") or \
+        request.path == "/healthz"
+
+
+def _count_neo4j_error(exc: BaseException) -> None:
+    telemetry = current_app.extensions.get("musicgraph_telemetry")
+    if telemetry is not None:
+        telemetry.count_neo4j_error(exc)
 
 
 def _register_errors(app: Flask) -> None:
@@ -102,9 +163,11 @@ def _register_errors(app: Flask) -> None:
         status = exc.http_status
         if isinstance(exc, DatabaseUnavailableError):
             status = 503
+            _count_neo4j_error(exc)
         extra = {"status": exc.status} if hasattr(exc, "status") else None
         if status >= 500 and not isinstance(exc, DatabaseUnavailableError):
-            app.logger.error("%s: %s", exc.message, exc.detail)
+            app.logger.error("%s: %s (request %s)", exc.message, exc.detail,
+                             g.get("request_id"))
         return answer(status, exc.message, exc.detail, extra)
 
     @app.errorhandler(HTTPException)
@@ -114,5 +177,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         # A bug: log the traceback for the operator, never show it to the client.
-        app.logger.exception("unhandled error on %s", request.path)
+        if isinstance(exc, Neo4jError):
+            _count_neo4j_error(exc)
+        app.logger.exception("unhandled error on %s (request %s)", request.path,
+                             g.get("request_id"))
         return answer(500, "Internal Server Error", "an unexpected error occurred; see the server log")

@@ -6,7 +6,7 @@ HTML template is not used: it always links Bootstrap from a CDN.
 
 Escaping: the node and edge data are written into the page with Jinja's ``tojson``,
 which escapes ``<``, ``>``, ``&`` and ``'`` as ``\\u003c``..., so no database text
-(``</script>`` included) can end the inline script. Tooltip (``title``) strings are
+(``</script>`` included) can end the JSON data block the page's script reads. Tooltip (``title``) strings are
 plain text: vis-network 9.1.2 sets string titles with ``innerText`` (checked in the
 bundled ``vis-network.min.js``), so HTML in a title shows as text; HTML-escaping them
 as well would show ``&amp;`` to the reader. Labels are drawn on a canvas, as text.

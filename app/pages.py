@@ -23,10 +23,25 @@ from flask import (
 
 from app import get_db, graph, picks, recommend
 from app import playlist as playlists
-from app.api import int_arg
 from musicgraph.errors import InputError, ModelError
 
 bp = Blueprint("pages", __name__)
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """The page's integer query parameter ``name`` within ``low..high``; InputError
+    otherwise (the JSON API validates its parameters through app.contract instead)."""
+    raw = request.args.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InputError(f"{name} must be a whole number between {low} and {high}",
+                         f"got {raw[:50]!r}") from None
+    if not low <= value <= high:
+        raise InputError(f"{name} must be between {low} and {high}", f"got {value}")
+    return value
 
 
 @bp.app_context_processor
@@ -129,6 +144,17 @@ def _download(text: str, mimetype: str, name: str) -> Response:
     # send_file writes both filename= and an RFC 5987 filename*= for non-ASCII names.
     return send_file(io.BytesIO(text.encode("utf-8")), mimetype=f"{mimetype}; charset=utf-8",
                      as_attachment=True, download_name=name, max_age=0)
+
+
+@bp.get("/api/docs")
+def api_docs():
+    """The OpenAPI document (``/openapi.json``) as a page for people, without JavaScript."""
+    spec = current_app.api_doc  # type: ignore[attr-defined]
+    operations = [
+        {"method": method.upper(), "path": path, **operation}
+        for path, item in spec["paths"].items() for method, operation in item.items()
+    ]
+    return render_template("api_docs.html", spec=spec, operations=operations)
 
 
 @bp.get("/vendor/<path:filename>")

@@ -199,8 +199,12 @@ def lucene_clauses(text: str) -> list[str]:
     ``~2`` from 8 characters: short words would match too much); an exact match is
     boosted above a fuzzy one.
 
+    Returns:
+        The clauses; none when no term has a letter or digit (symbols only: nothing the
+        index holds can match).
+
     Raises:
-        InputError: the text is empty, too long, or has nothing searchable.
+        InputError: the text is empty or too long.
     """
     text = (text or "").strip()
     if not text:
@@ -221,8 +225,6 @@ def lucene_clauses(text: str) -> list[str]:
             clauses.append(f"({esc}^2 OR {esc}~{edits})")
         else:
             clauses.append(esc)
-    if not clauses:
-        raise InputError("q has no letters or digits to search for")
     return list(dict.fromkeys(clauses))
 
 
@@ -235,6 +237,8 @@ def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"limit must be between 1 and {MAX_LIMIT}", f"got {limit}")
     clauses = lucene_clauses(q)
+    if not clauses:
+        return []
     # Each term is looked up on its own, so a song that matches more of the terms ranks
     # first: "bohemian rapsody" must find Bohemian Rhapsody before every song by the
     # artist Rapsody, whose one exact, short-field hit outscores two fuzzy title hits.
@@ -488,9 +492,9 @@ def explain(db: Database, a: str, b: str) -> dict[str, Any]:
     a, b = (a or "").strip(), (b or "").strip()
     if not a or not b:
         raise InputError("give two song ids: from and to")
+    songs = songs_by_id(db, [a, b])  # an unknown id is a 404 before a repeated one is a 400
     if a == b:
         raise InputError("from and to are the same song")
-    songs = songs_by_id(db, [a, b])
 
     def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
         best = _rows(tx.run(cypher.load("recommend/paths"), seeds=[a], ids=[b]))

@@ -22,10 +22,11 @@ from torch_geometric.nn import SAGEConv
 
 from musicgraph.config import models_dir
 from musicgraph.errors import ModelError
+from musicgraph.schema import MODEL_ARTIFACTS, MODEL_CHECKPOINT
 
-CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_NAME = MODEL_CHECKPOINT
 #: Subfolder of the models folder that holds the GraphSAGE artifacts.
-ARTIFACT_SUBDIR = "graphsage"
+ARTIFACT_SUBDIR = MODEL_ARTIFACTS
 
 
 def artifacts_dir(root: Path | None = None) -> Path:

@@ -63,6 +63,7 @@ from gnn.model import (
 from gnn.writeback import WriteReport, write_embeddings
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
+from musicgraph.schema import MODEL_DATA_HASH
 
 log = logging.getLogger(__name__)
 
@@ -525,7 +526,7 @@ def train(db: Database, config: TrainConfig | None = None, *, models: Path | Non
     })
     (out_dir / "config.json").write_text(json.dumps(config_dict, indent=2) + "\n")
     (out_dir / "graph_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-    (out_dir / "data_hash.txt").write_text(data_hash + "\n")
+    (out_dir / MODEL_DATA_HASH).write_text(data_hash + "\n")
     (out_dir / "features.json").write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
     (out_dir / "metrics.json").write_text(json.dumps({
         "best_epoch": best_epoch, "best_val_auc": best_auc, "val_auc_by_kind": by_kind,

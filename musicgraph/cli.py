@@ -84,17 +84,22 @@ _bolt = click.option("--bolt-port", type=click.IntRange(1, 65535), default=None,
                      help="Bolt port on 127.0.0.1 (default 7687, or the instance's last).")
 _http = click.option("--http-port", type=click.IntRange(1, 65535), default=None,
                      help="HTTP port on 127.0.0.1 for Neo4j Browser (default 7474).")
+_listen = click.option("--listen-address", default=None, metavar="ADDRESS",
+                       help="Address to listen on (default 127.0.0.1, or the instance's "
+                            "last); beyond loopback it needs a NEO4J_PASSWORD of your own.")
 
 
 @neo4j.command()
 @_home
 @_bolt
 @_http
+@_listen
 @click.option("--timeout", type=float, default=180.0, show_default=True,
               help="Seconds to wait for Bolt to answer.")
-def start(home: Path | None, bolt_port: int | None, http_port: int | None, timeout: float) -> None:
+def start(home: Path | None, bolt_port: int | None, http_port: int | None,
+          listen_address: str | None, timeout: float) -> None:
     """Start the server; returns once a Bolt query answers (a no-op if it runs)."""
-    inst = Instance.at(home, bolt_port, http_port)
+    inst = Instance.at(home, bolt_port, http_port, listen_address)
     was_running = inst.pid() is not None
     st = inst.start(Neo4jSettings.from_env().password, timeout=timeout)
     verb = "already running" if was_running else "started"

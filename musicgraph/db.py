@@ -8,8 +8,12 @@ functions (``execute_read`` / ``execute_write``), always with parameters.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import neo4j
@@ -21,6 +25,16 @@ from musicgraph.config import Neo4jSettings
 from musicgraph.errors import DatabaseUnavailableError
 
 T = TypeVar("T")
+
+#: A monotonic time by which the caller's whole piece of work must be done (the web app
+#: sets it per request): each call waits at most until then, and at most its own deadline.
+_work_deadline: ContextVar[float | None] = ContextVar("musicgraph_work_deadline", default=None)
+
+
+def set_work_deadline(seconds: float | None) -> None:
+    """Give the calls that follow in this thread (or task) ``seconds`` in all; None: no limit."""
+    _work_deadline.set(None if seconds is None else time.monotonic() + seconds)
+
 
 #: Driver errors that mean "the database isn't there right now".
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, ConnectionError, OSError)
@@ -34,11 +48,20 @@ class Database:
         retry_seconds: how long a transaction is retried while the server is away. The
             default suits batch jobs; the web app passes a few seconds, since a person
             is waiting for the page.
+        deadline_seconds: when set, ``read``, ``read_tx`` and ``verify`` give up after
+            this long with :class:`DatabaseUnavailableError` (the web app's bound on a
+            request). Retries end by themselves, but a server that is starting accepts
+            connections and holds a query until its database is available, which the
+            driver would wait for without limit. The call runs on a helper thread, which
+            finishes (and returns its connection) whenever the server answers.
     """
 
     def __init__(self, settings: Neo4jSettings | None = None,
-                 retry_seconds: float = 15.0) -> None:
+                 retry_seconds: float = 15.0, deadline_seconds: float | None = None) -> None:
         self.settings = settings or Neo4jSettings.from_env()
+        self.deadline_seconds = deadline_seconds
+        self._calls = (ThreadPoolExecutor(max_workers=64, thread_name_prefix="neo4j-call")
+                       if deadline_seconds else None)
         self.driver = GraphDatabase.driver(
             self.settings.uri,
             auth=(self.settings.user, self.settings.password),
@@ -57,7 +80,31 @@ class Database:
 
     def close(self) -> None:
         """Close the driver and its connection pool."""
+        if self._calls is not None:
+            self._calls.shutdown(wait=False, cancel_futures=True)
         self.driver.close()
+
+    def _bounded(self, work: Callable[[], T]) -> T:
+        """``work()``, given up after ``deadline_seconds`` when that is set."""
+        if self._calls is None or self.deadline_seconds is None:
+            return work()
+        timeout = self.deadline_seconds
+        until = _work_deadline.get()
+        if until is not None:
+            timeout = min(timeout, until - time.monotonic())
+        future = self._calls.submit(work) if timeout > 0 else None
+        try:
+            if future is None:
+                raise FutureTimeout
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            if future is not None:
+                future.cancel()  # still queued behind stuck calls: never run it
+            raise DatabaseUnavailableError(
+                f"Neo4j at {self.settings.uri} did not answer within "
+                f"{self.deadline_seconds:g}s: is it starting or overloaded?",
+                "the query goes on in the background and is dropped when it ends",
+            ) from None
 
     def __enter__(self) -> Database:
         return self
@@ -71,19 +118,26 @@ class Database:
         Raises:
             DatabaseUnavailableError: naming the URI and what went wrong.
         """
-        with translate_errors(self.settings.uri):
-            self.driver.verify_connectivity()
+        def work() -> None:
+            with translate_errors(self.settings.uri):
+                self.driver.verify_connectivity()
+
+        self._bounded(work)
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run the named read statement, routed to readers; return its records as dicts."""
-        with translate_errors(self.settings.uri):
-            records, _, _ = self.driver.execute_query(
-                cypher.load(name),
-                params,
-                database_=self.database,
-                routing_=RoutingControl.READ,
-            )
-        return [r.data() for r in records]
+        statement: str | neo4j.Query = cypher.load(name)
+        if self.deadline_seconds:
+            # Neo4j ends the query when the caller has stopped waiting for it.
+            statement = neo4j.Query(statement, timeout=self.deadline_seconds)  # type: ignore[arg-type]
+
+        def work() -> list[dict[str, Any]]:
+            with translate_errors(self.settings.uri):
+                records, _, _ = self.driver.execute_query(
+                    statement, params, database_=self.database, routing_=RoutingControl.READ)
+            return [r.data() for r in records]
+
+        return self._bounded(work)
 
     def write(self, name: str, **params: Any) -> neo4j.ResultSummary:
         """Run the named write statement in its own (retried) transaction; return the summary."""
@@ -105,11 +159,18 @@ class Database:
 
     def read_tx(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work`` as a read transaction function (retried on transient errors)."""
-        with translate_errors(self.settings.uri):
-            with self.driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS
-            ) as session:
-                return session.execute_read(work)
+        if self.deadline_seconds:
+            # Neo4j ends the transaction when the caller has stopped waiting for it.
+            work = neo4j.unit_of_work(timeout=self.deadline_seconds)(work)
+
+        def run() -> T:
+            with translate_errors(self.settings.uri):
+                with self.driver.session(
+                    database=self.database, default_access_mode=neo4j.READ_ACCESS
+                ) as session:
+                    return session.execute_read(work)
+
+        return self._bounded(run)
 
     def write_tx(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work`` as a write transaction function; it must be safe to retry."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 import shutil
@@ -24,17 +25,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
+from musicgraph.config import DEFAULT_PASSWORD
 from musicgraph.errors import ServerError
 
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
+DEFAULT_LISTEN_ADDRESS = "127.0.0.1"
 MIN_PASSWORD_LENGTH = 8
 
 # Java 17 needs these to let Neo4j reach NIO internals (as Neo4j's own launcher does).
@@ -74,6 +78,16 @@ def default_home() -> Path:
     """The default instance home (``MUSICGRAPH_NEO4J_HOME`` or the user data dir)."""
     env = os.environ.get("MUSICGRAPH_NEO4J_HOME")
     return Path(env) if env else Path(platformdirs.user_data_dir("musicgraph")) / "neo4j"
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` (an IP or ``localhost``) reaches this machine only."""
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def _require_tool(name: str, hint: str) -> str:
@@ -137,11 +151,17 @@ def provision() -> Path:
 
 @dataclass
 class Instance:
-    """One local Neo4j server: its home folder and ports."""
+    """One local Neo4j server: its home folder, ports and listen address.
+
+    The server listens on loopback unless ``listen_address`` says otherwise (for
+    example ``0.0.0.0`` to serve other machines); then :meth:`start` refuses the
+    development default password.
+    """
 
     home: Path
     bolt_port: int = DEFAULT_BOLT_PORT
     http_port: int = DEFAULT_HTTP_PORT
+    listen_address: str = DEFAULT_LISTEN_ADDRESS
 
     # -- paths -----------------------------------------------------------------
     @property
@@ -174,10 +194,11 @@ class Instance:
 
     @classmethod
     def at(cls, home: Path | None = None, bolt_port: int | None = None,
-           http_port: int | None = None) -> Instance:
-        """The instance at ``home``: ports given here win, then those it last ran with, then defaults."""
+           http_port: int | None = None, listen_address: str | None = None) -> Instance:
+        """The instance at ``home``: settings given here win, then those it last ran with,
+        then defaults."""
         home = (home or default_home()).expanduser().resolve()
-        saved: dict[str, int] = {}
+        saved: dict[str, Any] = {}
         meta = home / "instance.json"
         if meta.is_file():
             saved = json.loads(meta.read_text())
@@ -185,6 +206,8 @@ class Instance:
             home=home,
             bolt_port=bolt_port or saved.get("bolt_port", DEFAULT_BOLT_PORT),
             http_port=http_port or saved.get("http_port", DEFAULT_HTTP_PORT),
+            listen_address=listen_address
+            or str(saved.get("listen_address", DEFAULT_LISTEN_ADDRESS)),
         )
 
     # -- state -------------------------------------------------------------------
@@ -219,12 +242,18 @@ class Instance:
             "bolt_port": self.bolt_port,
             "http_port": self.http_port,
             "version": NEO4J_VERSION,
+            "listen_address": self.listen_address,
             "log": str(self.log_file),
         }
 
     # -- start / stop --------------------------------------------------------------
     def _write_conf(self) -> None:
         h = self.home
+        listen = self.listen_address
+        # Clients are told to come back to the address they can reach: a wildcard
+        # listener is reached through this machine's name.
+        advertised = (socket.gethostname() if listen in ("0.0.0.0", "::")
+                      else listen)
         settings = {
             "server.directories.data": h / "data",
             "server.directories.logs": h / "logs",
@@ -232,12 +261,12 @@ class Instance:
             "server.directories.plugins": h / "plugins",
             "server.directories.import": h / "import",
             "server.directories.transaction.logs.root": h / "data" / "transactions",
-            "server.default_listen_address": "127.0.0.1",
-            "server.default_advertised_address": "127.0.0.1",
-            "server.bolt.listen_address": f"127.0.0.1:{self.bolt_port}",
-            "server.bolt.advertised_address": f"127.0.0.1:{self.bolt_port}",
-            "server.http.listen_address": f"127.0.0.1:{self.http_port}",
-            "server.http.advertised_address": f"127.0.0.1:{self.http_port}",
+            "server.default_listen_address": listen,
+            "server.default_advertised_address": advertised,
+            "server.bolt.listen_address": f"{listen}:{self.bolt_port}",
+            "server.bolt.advertised_address": f"{advertised}:{self.bolt_port}",
+            "server.http.listen_address": f"{listen}:{self.http_port}",
+            "server.http.advertised_address": f"{advertised}:{self.http_port}",
             "server.https.enabled": "false",
             "server.memory.pagecache.size": os.environ.get("MUSICGRAPH_NEO4J_PAGECACHE", "512m"),
             "dbms.usage_report.enabled": "false",
@@ -252,7 +281,8 @@ class Instance:
         for sub in ("data", "logs", "run", "plugins", "import"):
             (h / sub).mkdir(parents=True, exist_ok=True)
         self.meta_file.write_text(json.dumps(
-            {"bolt_port": self.bolt_port, "http_port": self.http_port, "version": NEO4J_VERSION}
+            {"bolt_port": self.bolt_port, "http_port": self.http_port,
+             "listen_address": self.listen_address, "version": NEO4J_VERSION}
         ))
 
     def _java(self, lib: Path, main: str, *args: str, heap: str | None = None) -> list[str]:
@@ -295,9 +325,16 @@ class Instance:
         password is set from ``password``.
 
         Raises:
-            ServerError: a port is taken, Java is missing, or the server died or did not
+            ServerError: the development default password with a listen address beyond
+                loopback, a port is taken, Java is missing, or the server died or did not
                 answer in ``timeout`` seconds (with the tail of its log).
         """
+        if not is_loopback(self.listen_address) and password == DEFAULT_PASSWORD:
+            raise ServerError(
+                f"refusing to listen on {self.listen_address} with the development default "
+                "password: anyone who can reach this machine could log in. Set "
+                "NEO4J_PASSWORD (in the environment or .env) before the first start"
+            )
         with _file_lock(self.home.parent / f".{self.home.name}.lock"):
             if self.pid() is not None:
                 return self.status()

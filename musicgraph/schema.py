@@ -17,3 +17,9 @@ AUDIO_FEATURES: tuple[str, ...] = (
 VECTOR_INDEX = "song_embedding"
 #: The full-text index over song titles and artist names (created by the ETL's schema).
 SEARCH_INDEX = "song_search"
+
+#: The folder under the models directory that training writes (checkpoint, reports) and
+#: the files of it that others read: the app reports the trained model's version.
+MODEL_ARTIFACTS = "graphsage"
+MODEL_CHECKPOINT = "checkpoint.pt"
+MODEL_DATA_HASH = "data_hash.txt"

@@ -28,7 +28,7 @@ from tests.support import LoadedGraph
 
 TEST_PASSWORD = "musicgraph-test-pw"
 #: Fixtures that start or use the test server.
-_SERVER_FIXTURES = {"neo4j_instance", "neo4j_settings", "database"}
+_SERVER_FIXTURES = {"neo4j_instance", "neo4j_settings", "database", "private_neo4j"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,6 +56,22 @@ def neo4j_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instanc
     inst.start(TEST_PASSWORD)
     try:
         yield inst
+    finally:
+        inst.stop()
+
+
+@pytest.fixture(scope="session")
+def private_neo4j(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.PrivateNeo4j]:
+    """A second server of this session, always local, that fault tests may kill.
+
+    Never the session's own server (nor NEO4J_URI's): the fault tests SIGKILL and restart
+    this one. Every test that kills it starts it again before it ends.
+    """
+    home = tmp_path_factory.mktemp("neo4j-private")
+    inst = Instance(home=home, bolt_port=free_port(), http_port=free_port())
+    inst.start(support.PRIVATE_PASSWORD)
+    try:
+        yield support.PrivateNeo4j(inst)
     finally:
         inst.stop()
 
@@ -103,7 +119,10 @@ def _test_app(settings: Neo4jSettings) -> Iterator[Flask]:
     """A Flask app in testing mode on ``settings``; its driver is closed afterwards."""
     from app import close_db, create_app
 
-    application = create_app({"TESTING": True, "NEO4J": settings})
+    # A long deadline: a slow CI machine can take seconds to plan a query the first time,
+    # and these tests are about answers, not time (the fault tests run the default).
+    application = create_app({"TESTING": True, "NEO4J": settings,
+                              "NEO4J_DEADLINE_SECONDS": 120.0})
     yield application
     close_db(application)
 

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,19 +54,33 @@ def server(loaded_app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def run_chromium(tmp_path: Path, *args: str) -> str:
+def run_chromium(tmp_path: Path, *args: str) -> tuple[str, str]:
+    """Chromium's stdout, and its stderr with the page's console (CSP violations land there)."""
     result = subprocess.run(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        [chromium(), *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0",
+         f"--user-data-dir={tmp_path / 'profile'}", *args],
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+    return result.stdout, result.stderr
+
+
+def console(stderr: str) -> list[str]:
+    """The page's console messages in Chromium's log."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
 def test_song_page_draws_the_graph(server: str, loaded_graph: LoadedGraph, loaded_app: Flask,
                                    tmp_path: Path) -> None:
     song_id = loaded_graph.hostile_id  # hostile text too: it must render as text
     url = f"{server}/songs/{song_id}"
-    dom = run_chromium(tmp_path, "--dump-dom", url)
+    # The page is served under the app's Content-Security-Policy: scripts from the app
+    # only, no inline code or styles; the graph must draw under it.
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe" not in csp
+    dom, log = run_chromium(tmp_path, "--dump-dom", url)
+    violations = [m for m in console(log) if "Content Security Policy" in m]
+    assert not violations, violations
 
     graph = re.search(r'<div id="graph"[^>]*>', dom)
     assert graph, "no graph container in the page"
@@ -82,6 +97,7 @@ def test_song_page_draws_the_graph(server: str, loaded_graph: LoadedGraph, loade
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "song_page.png"
     shot.unlink(missing_ok=True)
-    run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1400", url)
+    _, log = run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1400", url)
+    assert not [m for m in console(log) if "Content Security Policy" in m]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000

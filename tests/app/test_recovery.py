@@ -33,7 +33,11 @@ def test_app_recovers_after_neo4j_restart(instance: Instance, tmp_path: Path) ->
     settings = Neo4jSettings(uri=instance.bolt_uri, user="neo4j", password=PASSWORD)
     with Database(settings) as loader:
         support.load_app_graph(loader, tmp_path)
-    app = create_app({"TESTING": True, "NEO4J": settings, "NEO4J_RETRY_SECONDS": 1.0})
+    # The deadline stays out of the way: a restarted Neo4j plans queries afresh, which a
+    # slow machine may take longer than the default 10 s for (tests/app/test_faults.py
+    # runs the default).
+    app = create_app({"TESTING": True, "NEO4J": settings, "NEO4J_RETRY_SECONDS": 1.0,
+                      "NEO4J_DEADLINE_SECONDS": 120.0})
     client = app.test_client()
     try:
         assert client.get("/healthz").status_code == 200

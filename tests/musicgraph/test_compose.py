@@ -106,6 +106,8 @@ def test_app_under_gunicorn_after_init(config: dict[str, Any]) -> None:
     }
     assert app["command"][0] == "gunicorn" and app["command"][-1] == "app.wsgi:app"
     assert "0.0.0.0:8000" in app["command"]
+    # Its settings, metrics across workers included, come from app/gunicorn_conf.py.
+    assert app["command"][1:3] == ["-c", "python:app.gunicorn_conf"]
     test = " ".join(app["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/healthz" in test
     assert app["environment"] == config["services"]["init"]["environment"]
@@ -172,7 +174,7 @@ def test_dockerfile_installs_the_locked_set() -> None:
                for r in runs[2:])
     assert ("USER", "musicgraph") in steps
     cmd = next(args for op, args in steps if op == "CMD")
-    assert "app.wsgi:app" in cmd
+    assert "app.wsgi:app" in cmd and "python:app.gunicorn_conf" in cmd
 
 
 def test_filtered_lock_keeps_every_cpu_package() -> None:

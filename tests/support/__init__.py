@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
+import signal
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -17,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from etl import pipeline
+from musicgraph.config import Neo4jSettings
 from musicgraph.db import Database, reset_database
+from musicgraph.neo4j_local import Instance
 from musicgraph.schema import AUDIO_FEATURES, VECTOR_INDEX
 
 #: The repository root.
@@ -321,3 +326,90 @@ def train_fast(db: Database, models: Path, **overrides: Any) -> Any:
 
     return train(db, TrainConfig(**{**FAST_TRAINING, **overrides}), models=models,
                  progress=False)
+
+
+# --- fault injection ----------------------------------------------------------------------
+PRIVATE_PASSWORD = "private-fault-pw"
+
+
+@dataclass
+class PrivateNeo4j:
+    """A test server that may be killed: its instance and how to reach it."""
+
+    instance: Instance
+
+    @property
+    def settings(self) -> Neo4jSettings:
+        return Neo4jSettings(uri=self.instance.bolt_uri, user="neo4j",
+                             password=PRIVATE_PASSWORD)
+
+    def env(self) -> dict[str, str]:
+        """``NEO4J_*`` for a child process (a CLI command, gunicorn) to use this server."""
+        s = self.settings
+        return {"NEO4J_URI": s.uri, "NEO4J_USER": s.user, "NEO4J_PASSWORD": s.password,
+                "NEO4J_DATABASE": s.database}
+
+    def kill(self) -> float:
+        """SIGKILL the server (no shutdown, no checkpoint) and reap it; the kill's time."""
+        pid = self.instance.pid()
+        assert pid is not None, "the private Neo4j is not running"
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        try:
+            os.waitpid(pid, 0)  # started by this process: reap it, so no zombie lingers
+        except ChildProcessError:
+            wait_until(lambda: self.instance.pid() is None, 30, "Neo4j to die")
+        return killed
+
+    def start(self) -> float:
+        """Start it again (it recovers its store); the time Bolt answered."""
+        self.instance.start(PRIVATE_PASSWORD)
+        return time.monotonic()
+
+
+def wait_until(condition: Any, timeout: float, what: str, every: float = 0.02) -> Any:
+    """Poll ``condition()`` until it returns something truthy; fail after ``timeout`` s.
+
+    Polls because the events waited on (a server answering, a process appearing, rows
+    landing in a database) belong to other processes and send no signal.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+def property_counts(db: Database) -> dict[tuple[str, str, str], int]:
+    """``(node|relationship, label or type, property) -> count``: a graph's whole shape."""
+    return {(r["kind"], r["name"], r["key"]): int(r["n"]) for r in read(db, "property_counts")}
+
+
+def fault_songs(n: int) -> list[dict[str, Any]]:
+    """``n`` CSV rows over 50 artists, 200 albums and 30 playlists, each song sounding
+    different (no ties among nearest neighbours, so every load builds the same edges)."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(n):
+        u = rng.random(5)
+        rows.append(song(
+            i, track_artist=f"Artist {i % 50}", track_album_id=f"AL{i % 200}",
+            track_album_name=f"Album {i % 200}", playlist_id=f"PL{i % 30}",
+            playlist_name=f"List {i % 30}", danceability=round(float(u[0]), 6),
+            energy=round(float(u[1]), 6), valence=round(float(u[2]), 6),
+            acousticness=round(float(u[3]), 6), tempo=round(60 + 140 * float(u[4]), 3)))
+    return rows
+
+
+def write_artifact(name: str, data: dict[str, Any]) -> Path:
+    """Keep what a fault test measured in ``artifacts/faults/<name>.json`` (for the README)."""
+    import json
+
+    folder = ROOT / "artifacts" / "faults"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
