@@ -166,6 +166,9 @@ def builder(db: Database, playlist: Playlist, q: str = "", k: int = 10) -> Build
     if view.q:
         try:
             view.results = recommend.search(db, view.q, SEARCH_RESULTS)
+            if not view.results and not recommend.lucene_clauses(view.q):
+                # Symbols only: the search finds nothing, and the reader should know why.
+                view.search_problem = "the search text has no letters or digits to look for"
         except InputError as exc:
             # Text with nothing to search for is the reader's to fix, shown beside the box.
             view.search_problem = exc.message
