@@ -158,7 +158,8 @@ def main() -> None:
         # Warm-up: query plans cached in Neo4j and the workers' drivers connected.
         run_load(call, seeds, args.clients, 200, 60)
         run_load(bare, seeds, args.clients, 200, 60)
-        app_runs, bare_runs = [], []
+        app_runs: list[dict[str, float]] = []
+        bare_runs: list[dict[str, float]] = []
         for i in range(args.repeats):
             order = [("app", call), ("bare", bare)] if i % 2 == 0 else [("bare", bare), ("app", call)]
             for name, fn in order:
