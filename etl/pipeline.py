@@ -11,8 +11,11 @@ it was killed half-way, ends with the same graph.
 from __future__ import annotations
 
 import csv
+import json
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,13 @@ import numpy as np
 from tqdm import tqdm
 
 import cypher
-from etl import similarity
+from etl import bulk, similarity
 from etl.features import SIMILARITY_FEATURES
 from etl.reader import Rejected, SongReader, SongRow, parse_mapping
 from musicgraph.config import default_csv
 from musicgraph.db import Database, graph_counts
 from musicgraph.errors import InputError
+from musicgraph.neo4j_local import Instance
 from musicgraph.schema import AUDIO_FEATURES, SEARCH_INDEX
 
 #: Neighbours per song and the cosine threshold of a SIMILAR edge: every song keeps a
@@ -45,6 +49,12 @@ class EtlOptions:
     threshold: float = DEFAULT_THRESHOLD
     similarity_batch: int = 10_000
     progress: bool = True
+    #: ``auto``: an empty local database and at least ``bulk_min_rows`` rows take the bulk
+    #: path (``etl.bulk``); ``always``: every empty local database does; ``never``.
+    bulk: str = "auto"
+    bulk_min_rows: int = 200_000
+    #: The local server's home for the bulk path (None: found from NEO4J_URI's port).
+    home: Path | None = None
 
 
 @dataclass
@@ -61,9 +71,37 @@ class EtlReport:
     similarity: similarity.GraphStats | None = None
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    path: str = "transactional"
+    phases: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a stage of the run into ``phases`` (seconds, summed if it repeats)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            took = time.perf_counter() - started
+            self.phases[name] = round(self.phases.get(name, 0.0) + took, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as plain data (``musicgraph etl --report``)."""
+        return {
+            "csv": str(self.csv_path), "rejects": str(self.rejects_path), "path": self.path,
+            "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected, "songs_in_file": self.songs_in_file,
+            "reasons": dict(self.reasons), "counts": self.counts,
+            "similarity": None if self.similarity is None else self.similarity.__dict__,
+            "phases": self.phases, "notes": self.notes, "seconds": round(self.seconds, 2),
+        }
+
+    def write_json(self, path: Path) -> None:
+        """Write :meth:`to_json` to ``path``."""
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
 
     def summary(self) -> str:
-        lines = [
+        lines = [*self.notes,
             f"{self.csv_path}: {self.rows_read:,} rows read = {self.rows_loaded:,} loaded "
             f"+ {self.rows_rejected:,} rejected ({self.songs_in_file:,} distinct songs loaded)",
         ]
@@ -75,6 +113,9 @@ class EtlReport:
             lines.append(self.similarity.describe())
         if self.counts:
             lines.append("graph: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.counts.items())))
+        if self.phases:
+            lines.append(f"{self.path} load; seconds per stage: "
+                         + ", ".join(f"{k} {v:.1f}" for k, v in self.phases.items()))
         lines.append(f"done in {self.seconds:.1f}s")
         return "\n".join(lines)
 
@@ -133,33 +174,37 @@ def run(db: Database, csv_path: Path | None = None, mapping: str | None = None,
                 f"{rejects_path}: can't write the rejects file ({exc.strerror}); "
                 "choose another with --rejects"
             ) from exc
-        apply_schema(db)
+        instance = _bulk_target(db, csv_path, options, report)
         with rejects_fh:
-            _load_rows(db, reader, rejects_fh, report, options)
+            if instance is None:
+                with report.phase("schema"):
+                    apply_schema(db)
+                with report.phase("rows"):
+                    _load_rows(db, reader, rejects_fh, report, options)
+            else:
+                report.path = "bulk"
+                _bulk_load(db, instance, reader, rejects_fh, report, options)
 
     # Over the whole graph, not only this file's rows: an artist's songs may come from
     # several files. Idempotent, so an interrupted run's rerun ends the same.
-    db.run_auto(cypher.load("etl/artist_stats"))
-    db.run_auto(cypher.load("etl/album_stats"))
-    report.similarity = build_similarity(db, options)
+    with report.phase("stats"):
+        db.run_auto(cypher.load("etl/artist_stats"))
+        db.run_auto(cypher.load("etl/album_stats"))
+    if report.path != "bulk":
+        report.similarity = build_similarity(db, options, report)
     report.counts = graph_counts(db)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _load_rows(db: Database, reader: SongReader, rejects_fh: Any, report: EtlReport,
-               options: EtlOptions) -> None:
+def _validate_rows(reader: SongReader, rejects_fh: Any, report: EtlReport,
+                   options: EtlOptions, sink: Callable[[SongRow], bool]) -> None:
+    """Every row of the file: rejected ones to the rejects CSV with their reasons, valid
+    ones to ``sink``, which returns True when the rows it holds are stored (the progress
+    bar then moves, so "loaded N" means N rows are safe)."""
     writer = csv.writer(rejects_fh)
     writer.writerow(["line", "reason", *reader.header])
-    statement = cypher.load("etl/merge_rows")
-    batch: list[dict[str, Any]] = []
     song_ids: set[str] = set()
-
-    def flush() -> None:
-        if batch:
-            db.write_tx(lambda tx: tx.run(statement, rows=batch).consume())
-            batch.clear()
-
     total = reader.path.stat().st_size
     with tqdm(total=total, unit="B", unit_scale=True, desc="rows", disable=not options.progress,
               ) as bar:
@@ -171,19 +216,92 @@ def _load_rows(db: Database, reader: SongReader, rejects_fh: Any, report: EtlRep
                 writer.writerow([item.line, reason, *item.fields])
                 for r in item.reasons:
                     report.reasons[_reason_kind(r)] += 1
-            else:
-                assert isinstance(item, SongRow)
-                report.rows_loaded += 1
-                song_ids.add(item.id)
-                batch.append(item.as_param())
-                if len(batch) >= options.batch_size:
-                    flush()
-                    bar.update(reader.bytes_read() - bar.n)
-                    bar.set_postfix_str(f"loaded {report.rows_loaded:,}, rejected {report.rows_rejected:,}")
-        flush()
+                continue
+            report.rows_loaded += 1
+            song_ids.add(item.id)
+            if sink(item):
+                bar.update(reader.bytes_read() - bar.n)
+                bar.set_postfix_str(f"loaded {report.rows_loaded:,}, rejected {report.rows_rejected:,}")
         bar.update(max(0, total - bar.n))
         bar.set_postfix_str(f"loaded {report.rows_loaded:,}, rejected {report.rows_rejected:,}")
     report.songs_in_file = len(song_ids)
+
+
+def _load_rows(db: Database, reader: SongReader, rejects_fh: Any, report: EtlReport,
+               options: EtlOptions) -> None:
+    """The transactional path: valid rows in batched UNWIND ... MERGE transactions."""
+    statement = cypher.load("etl/merge_rows")
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if batch:
+            db.write_tx(lambda tx: tx.run(statement, rows=batch).consume())
+            batch.clear()
+
+    def add(row: SongRow) -> bool:
+        batch.append(row.as_param())
+        if len(batch) >= options.batch_size:
+            flush()
+            return True
+        return False
+
+    _validate_rows(reader, rejects_fh, report, options, add)
+    flush()
+
+
+def _bulk_target(db: Database, csv_path: Path, options: EtlOptions,
+                 report: EtlReport) -> Instance | None:
+    """The local server to bulk-load into, or None for the transactional path (with a
+    note saying why, when the bulk path was asked for or would have been taken)."""
+    if options.bulk == "never":
+        return None
+    if not bulk.database_is_empty(db):
+        if options.bulk == "always":
+            report.notes.append("bulk path not taken: the database is not empty")
+        return None
+    if options.bulk == "auto" and bulk.count_lines(csv_path) - 1 < options.bulk_min_rows:
+        return None
+    instance, why = bulk.local_instance(db.settings.uri, options.home)
+    if instance is None:
+        report.notes.append(f"bulk path not taken: {why}; loading transactionally")
+        if options.progress:
+            tqdm.write(report.notes[-1])
+    return instance
+
+
+def _bulk_load(db: Database, instance: Instance, reader: SongReader, rejects_fh: Any,
+               report: EtlReport, options: EtlOptions) -> None:
+    """The bulk path (:mod:`etl.bulk`): validate and stage, write the import files with
+    the SIMILAR edges, import, then the schema and the stored settings."""
+    with bulk.scratch_folder(instance) as tmp:
+        folder = Path(tmp)
+        stager = bulk.Stager(folder)
+        staged = 0
+
+        def add(row: SongRow) -> bool:
+            nonlocal staged
+            stager.add(row)
+            staged += 1
+            return staged % options.batch_size == 0
+
+        with report.phase("rows"):
+            _validate_rows(reader, rejects_fh, report, options, add)
+        stager.close()
+        files = bulk.ImportFiles(folder)
+        with report.phase("import_files"):
+            ids, x = bulk.write_import_files(stager, files, options.progress)
+        if not ids:
+            files.close()
+            report.notes.append("bulk path: no valid row, nothing imported")
+            return
+        with report.phase("similarity"):
+            result = bulk.similar_edges(files, ids, x, options.knn_k, options.threshold)
+        del ids, x
+        bulk.import_and_restart(db, instance, files, folder, report.phase)
+    with report.phase("schema"):
+        apply_schema(db)
+    bulk.save_meta(db, result, options.knn_k, options.threshold)
+    report.similarity = result.stats
 
 
 def _write_pairs(db: Database, statement: str, pairs: list[dict[str, Any]], build: str) -> None:
@@ -191,12 +309,41 @@ def _write_pairs(db: Database, statement: str, pairs: list[dict[str, Any]], buil
     db.write_tx(lambda tx: tx.run(statement, pairs=pairs, build=build).consume())
 
 
-def build_similarity(db: Database, options: EtlOptions) -> similarity.GraphStats:
+def build_similarity(db: Database, options: EtlOptions,
+                     report: EtlReport | None = None) -> similarity.GraphStats:
     """Standardise every song's features, store the scaler, and rebuild SIMILAR edges.
 
     Runs over all songs in the database, not only this file's, so loading a second file
     links its songs into the same graph.
     """
+    report = report or EtlReport(Path(), Path())
+    with report.phase("features"):
+        ids, x = _read_features(db, options)
+    if not ids:
+        return similarity.graph_stats(0, similarity.knn_edges(x, options.knn_k, options.threshold))
+    with report.phase("knn"):
+        scaler = similarity.fit_scaler(x)
+        cols = [AUDIO_FEATURES.index(f) for f in SIMILARITY_FEATURES]
+        z = scaler.transform(x)[:, cols]
+        edges = similarity.knn_edges(z, options.knn_k, options.threshold, n_jobs=-1)
+        stats = similarity.graph_stats(len(ids), edges)
+        build = similarity.fingerprint(ids, options.knn_k, options.threshold, x,
+                                       SIMILARITY_FEATURES)
+    db.write("etl/save_scaler", key="audio_scaler", features=list(AUDIO_FEATURES),
+             mean=[float(v) for v in scaler.mean_], scale=[float(v) for v in scaler.scale_],
+             songs=len(ids))
+    with report.phase("similar_write"):
+        _write_similar(db, ids, edges, build, options)
+    with report.phase("similar_cleanup"):
+        db.run_auto(cypher.load("etl/delete_stale_similar"), build=build)
+    db.write("etl/save_similarity_settings", k=options.knn_k, threshold=options.threshold,
+             build=build, features=list(SIMILARITY_FEATURES), edges=stats.edges,
+             components=stats.components)
+    return stats
+
+
+def _read_features(db: Database, options: EtlOptions) -> tuple[list[str], np.ndarray]:
+    """Every song's id and raw audio features, in id order."""
     ids: list[str] = []
     # Rows arrive one by one; packing them into float64 blocks keeps memory at ~100 MB per
     # million songs instead of a Python list of lists several times that size.
@@ -211,19 +358,11 @@ def build_similarity(db: Database, options: EtlOptions) -> similarity.GraphStats
             block = []
     blocks.append(np.asarray(block, dtype=np.float64).reshape(-1, len(AUDIO_FEATURES)))
     x = np.concatenate(blocks)
-    del blocks, block
-    if not ids:
-        return similarity.graph_stats(0, similarity.knn_edges(x, options.knn_k, options.threshold))
-    scaler = similarity.fit_scaler(x)
-    db.write("etl/save_scaler", key="audio_scaler", features=list(AUDIO_FEATURES),
-             mean=[float(v) for v in scaler.mean_], scale=[float(v) for v in scaler.scale_],
-             songs=len(ids))
-    cols = [AUDIO_FEATURES.index(f) for f in SIMILARITY_FEATURES]
-    z = scaler.transform(x)[:, cols]
-    edges = similarity.knn_edges(z, options.knn_k, options.threshold, n_jobs=-1)
-    stats = similarity.graph_stats(len(ids), edges)
-    build = similarity.fingerprint(ids, options.knn_k, options.threshold, x, SIMILARITY_FEATURES)
+    return ids, x
 
+
+def _write_similar(db: Database, ids: list[str], edges: similarity.SimilarityEdges,
+                   build: str, options: EtlOptions) -> None:
     statement = cypher.load("etl/merge_similar")
     step = options.similarity_batch
     with tqdm(total=len(edges.src), desc="SIMILAR", unit=" edges",
@@ -236,8 +375,3 @@ def build_similarity(db: Database, options: EtlOptions) -> similarity.GraphStats
             ]
             _write_pairs(db, statement, pairs, build)
             bar.update(len(pairs))
-    db.run_auto(cypher.load("etl/delete_stale_similar"), build=build)
-    db.write("etl/save_similarity_settings", k=options.knn_k, threshold=options.threshold,
-             build=build, features=list(SIMILARITY_FEATURES), edges=stats.edges,
-             components=stats.components)
-    return stats
