@@ -82,14 +82,16 @@ class Bench:
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
-    def run(self, name: str, cmd: list[str], timeout: float) -> Step:
+    def run(self, name: str, cmd: list[str], timeout: float,
+            max_rss_mb: float | None = None) -> Step:
         """Run ``cmd``, log its stderr to ``logs/<name>.log``, and measure it.
 
         The peak RSS comes from ``wait4``: the command's own and that of the children it
         waited for (the JVM of ``neo4j-admin``, for instance), like ``/usr/bin/time``.
 
         Raises:
-            RuntimeError: the command failed or ran past ``timeout``.
+            RuntimeError: the command failed, ran past ``timeout``, or its resident memory
+                passed ``max_rss_mb`` (it is killed then: the machine is shared).
         """
         log = self.logs / f"{name}.log"
         print(f"[scale] {name}: {' '.join(cmd)}  (log: {log})", file=sys.stderr, flush=True)
@@ -105,6 +107,12 @@ class Bench:
                     proc.kill()
                     os.wait4(proc.pid, 0)
                     raise RuntimeError(f"{name} ran past {timeout:.0f}s; see {log}")
+                rss = rss_of(proc.pid)
+                if max_rss_mb is not None and rss is not None and rss > max_rss_mb:
+                    proc.kill()
+                    os.wait4(proc.pid, 0)
+                    raise RuntimeError(f"{name} passed {max_rss_mb:.0f} MB resident "
+                                       f"({rss:.0f} MB) and was stopped; see {log}")
                 # wait4 with a timeout does not exist; polling a child is cheap.
                 time.sleep(0.2)
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -130,14 +138,19 @@ def dir_mb(path: Path) -> float:
     return round(total / 2**20, 1)
 
 
-def peak_rss_of(pid: int) -> float | None:
+def peak_rss_of(pid: int, field: str = "VmHWM") -> float | None:
     """A running process's peak resident memory (VmHWM), in MB."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    m = re.search(rf"^{field}:\s+(\d+) kB", status, re.M)
     return round(int(m.group(1)) / 1024, 1) if m else None
+
+
+def rss_of(pid: int) -> float | None:
+    """A running process's resident memory now (VmRSS), in MB."""
+    return peak_rss_of(pid, "VmRSS")
 
 
 def index_population_seconds(log_text: str) -> float | None:
@@ -257,11 +270,13 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             out["admin_import_s"] = report["phases"]["admin_import"]
         if args.compare:
             out.update(compare_other_path(bench, args, songs_csv, report["path"], timeout))
+        if args.only_etl:
+            return out
 
         train_cmd = musicgraph("train", "--quiet")
         if args.epochs:
             train_cmd += ["--epochs", str(args.epochs)]
-        step = bench.run("train", train_cmd, timeout)
+        step = bench.run("train", train_cmd, timeout, max_rss_mb=args.max_rss_mb)
         out.update(train_s=round(step.seconds, 1), train_peak_rss_mb=round(step.peak_rss_mb))
         metrics_path = workdir / "models" / "graphsage" / "metrics.json"
         if metrics_path.is_file():
@@ -277,7 +292,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             step = bench.run("etl-new", musicgraph("etl", "--csv", str(new_csv), "--rejects",
                                                    str(workdir / "new_rejects.csv")), timeout)
             out["new_etl_s"] = round(step.seconds, 1)
-            step = bench.run("embed", musicgraph("embed", "--missing", "--quiet"), timeout)
+            step = bench.run("embed", musicgraph("embed", "--missing", "--quiet"), timeout,
+                             max_rss_mb=args.max_rss_mb)
             out.update(embed_new_s=round(step.seconds, 1),
                        embed_peak_rss_mb=round(step.peak_rss_mb))
         else:
@@ -288,6 +304,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         out["neo4j_peak_rss_mb"] = peak_rss_of(pid) if pid else None
     finally:
         bench.run("neo4j-stop", musicgraph("neo4j", "stop", "--home", str(home)), timeout)
+        out["neo4j_store_mb"] = dir_mb(home / "data" / "databases" / "neo4j")
     out["neo4j_store_mb"] = dir_mb(home / "data" / "databases" / "neo4j")
     out["neo4j_tx_logs_mb"] = dir_mb(home / "data" / "transactions" / "neo4j")
     out.update(heap=args.heap, pagecache=args.pagecache, cpu_cores=os.cpu_count())
@@ -336,6 +353,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="musicgraph etl --bulk for the main load")
     ap.add_argument("--compare", action="store_true",
                     help="also load by the other ETL path into a second fresh Neo4j")
+    ap.add_argument("--only-etl", action="store_true",
+                    help="stop after the load (with --compare: both paths' figures)")
+    ap.add_argument("--max-rss-mb", type=float, default=None,
+                    help="stop training or embedding past this resident memory")
     ap.add_argument("--requests", type=int, default=300, help="recommendation requests")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--heap", default=os.environ.get("MUSICGRAPH_NEO4J_HEAP", "1g"))
