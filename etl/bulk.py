@@ -20,7 +20,7 @@ rerun from scratch; the import itself replaces the whole database (``--overwrite
 destination``), so a rerun after a failed import ends the same.
 
 Song and album rows are staged instead of held in memory: most songs sit in one row,
-and only the songs seen in several rows (a tenth of them in the bundled data) are merged
+and only the songs seen in several rows (a minority in playlist data) are merged
 in memory in the second pass.
 """
 
