@@ -19,9 +19,10 @@ Everything before step 4 leaves the database untouched, so an interrupted bulk l
 rerun from scratch; the import itself replaces the whole database (``--overwrite-
 destination``), so a rerun after a failed import ends the same.
 
-Song and album rows are staged instead of held in memory: most songs sit in one row,
-and only the songs seen in several rows (a minority in playlist data) are merged
-in memory in the second pass.
+The valid rows are staged on disk instead of held in memory: most songs sit in one row
+and are written straight through in the second pass; only the songs seen in several
+rows (a minority in playlist data) are merged in memory, with each artist, album,
+playlist and genre once.
 """
 
 from __future__ import annotations
