@@ -75,7 +75,7 @@ compose-deps:  # Debian's docker-compose, which validates docker-compose.yml wit
 
 lint: setup  ## ruff, mypy and the import contract (import-linter)
 	$(BIN)/ruff check .
-	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/mypy $(PACKAGES) bench
 	$(BIN)/lint-imports
 
 check: lint compose-deps  ## The fast loop: lint and the tests that need no Neo4j and no browser (seconds)

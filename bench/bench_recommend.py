@@ -70,6 +70,12 @@ end
 """
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values`` by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
 def ensure_wrk() -> str:
     """The wrk binary, installed from Debian's packages when missing."""
     found = shutil.which("wrk")

@@ -65,6 +65,11 @@ FEATURE_RANGES: dict[str, Range] = {
 
 POPULARITY_RANGE = Range(0, 100)
 
+#: Features stored as integers (whole-number ranges, and the duration in milliseconds);
+#: the other features are floats. The bulk path's import headers follow the same rule.
+INTEGER_FEATURES: frozenset[str] = frozenset(
+    {f for f, r in FEATURE_RANGES.items() if r.integer} | {"duration_ms"})
+
 #: Column names by field, most specific first. Matching ignores case and surrounding space.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("track_id", "id", "song_id", "spotify_id", "uri", "track_uri", "spotify_uri"),

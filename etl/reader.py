@@ -23,6 +23,7 @@ from typing import IO, Any
 from etl.features import (
     FEATURE_RANGES,
     FIELD_ALIASES,
+    INTEGER_FEATURES,
     MISSING_VALUES,
     POPULARITY_RANGE,
     REQUIRED_FIELDS,
@@ -266,7 +267,7 @@ def validate_row(fields: list[str], columns: dict[str, int], width: int,
         if not rng.contains(number):
             reasons.append(f"{name} out of range ({rng.describe()}): {value}")
             continue
-        props[name] = int(number) if rng.integer or name == "duration_ms" else number
+        props[name] = int(number) if name in INTEGER_FEATURES else number
     popularity = _cell(fields, columns, "popularity")
     if popularity is not None:
         try:

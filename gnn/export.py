@@ -401,3 +401,134 @@ def export_graph(db: Database, progress: bool = True) -> GraphExport:
         scaler=scaler,
         skipped_edges=skipped,
     )
+
+
+_NEIGHBOUR_QUERIES = {
+    "Song": "gnn/neighbours_song",
+    "Artist": "gnn/neighbours_artist",
+    "Album": "gnn/neighbours_album",
+    "Playlist": "gnn/neighbours_playlist",
+    "Genre": "gnn/neighbours_genre",
+}
+#: Keys per query parameter list: large enough to amortise a round trip, small enough
+#: for a hub's relationships to stream without a huge parameter.
+_KEYS_PER_QUERY = 5000
+
+
+def export_neighbourhood(db: Database, song_ids: list[str], hops: int,
+                         progress: bool = True) -> GraphExport:
+    """The part of the graph that ``hops`` layers of message passing read for some songs.
+
+    Every node within ``hops`` hops of the songs, and every relationship of the nodes
+    within ``hops - 1`` hops: an encoder of ``hops`` layers gives those songs exactly the
+    embeddings it gives them on the whole graph, whatever it aggregates, while the rest
+    of the catalogue stays in the database. (A hub such as a genre brings its songs'
+    features in, but not their own relationships.)
+
+    Args:
+        db: the database.
+        song_ids: the songs to embed.
+        hops: the encoder's layers.
+        progress: show tqdm progress bars.
+
+    Returns:
+        A :class:`GraphExport` of that subgraph, numbered as :func:`export_graph` numbers
+        a whole graph (songs sorted by id, then each entity type sorted by key).
+
+    Raises:
+        ModelError: no such song, or a song lacks an audio feature.
+    """
+    scaler = _read_scaler(db)
+    features = scaler[0] if scaler else list(AUDIO_FEATURES)
+    seen: dict[str, set[str]] = {t: set() for t in NODE_TYPES}
+    seen["Song"].update(song_ids)
+    frontier: dict[str, set[str]] = {"Song": set(song_ids)}
+    edges: list[tuple[int, str, str, str, str, float]] = []
+    for _ in range(hops):
+        found: dict[str, set[str]] = {t: set() for t in NODE_TYPES}
+        for label, todo in frontier.items():
+            ordered = sorted(todo)
+            for start in range(0, len(ordered), _KEYS_PER_QUERY):
+                rows = db.stream(_NEIGHBOUR_QUERIES[label],
+                                 keys=ordered[start:start + _KEYS_PER_QUERY])
+                for row in _progress(rows, f"neighbours of {label}", progress):
+                    code = EDGE_TYPES.index(row["type"])
+                    score = row["score"]
+                    edges.append((code, row["a_label"], row["a_key"], row["b_label"],
+                                  row["b_key"], 1.0 if score is None else float(score)))
+                    for lab, key in ((row["a_label"], row["a_key"]),
+                                     (row["b_label"], row["b_key"])):
+                        if key not in seen[lab]:
+                            seen[lab].add(key)
+                            found[lab].add(key)
+        frontier = {t: k for t, k in found.items() if k}
+
+    songs = sorted(seen["Song"])
+    song_keys: list[str] = []
+    audio_buf, pop_buf, year_buf, has_buf = array("d"), array("d"), array("d"), array("b")
+    for start in range(0, len(songs), _KEYS_PER_QUERY):
+        rows = db.stream("gnn/songs_by_id", ids=songs[start:start + _KEYS_PER_QUERY],
+                         features=features)
+        for row in _progress(rows, "songs", progress):
+            values = row["audio"]
+            if any(v is None for v in values):
+                raise ModelError(f"song {row['id']!r} lacks an audio feature",
+                                 f"features {features}: {values}")
+            song_keys.append(row["id"])
+            audio_buf.extend(float(v) for v in values)
+            pop_buf.append(math.nan if row["popularity"] is None else float(row["popularity"]))
+            year_buf.append(math.nan if row["year"] is None else float(row["year"]))
+            has_buf.append(1 if row["has_embedding"] else 0)
+    missing = set(song_ids) - set(song_keys)
+    if missing:
+        raise ModelError(f"{len(missing)} songs to embed are not in the graph",
+                         ", ".join(sorted(missing)[:5]))
+    order = np.argsort(np.asarray(song_keys, dtype=object), kind="stable")
+    keys: dict[str, list[str]] = {"Song": [song_keys[i] for i in order]}
+    for t in NODE_TYPES[1:]:
+        keys[t] = sorted(seen[t])
+    offsets: dict[str, int] = {}
+    index: dict[str, dict[str, int]] = {}
+    start = 0
+    for t in NODE_TYPES:
+        offsets[t] = start
+        index[t] = {k: start + i for i, k in enumerate(keys[t])}
+        start += len(keys[t])
+
+    n_edges = len(edges)
+    src = np.empty(n_edges, dtype=np.int64)
+    dst = np.empty(n_edges, dtype=np.int64)
+    etypes = np.empty(n_edges, dtype=np.int8)
+    scores = np.empty(n_edges, dtype=np.float32)
+    for i, (code, a_label, a_key, b_label, b_key, score) in enumerate(edges):
+        src[i], dst[i] = index[a_label][a_key], index[b_label][b_key]
+        etypes[i], scores[i] = code, score
+    del edges, index
+    # An edge between two frontier nodes came from both ends: keep it once, in the
+    # (type, source, target) order export_graph uses.
+    key = np.stack([etypes.astype(np.int64), src, dst])
+    _, first = np.unique(key, axis=1, return_index=True)
+    first = np.sort(first)
+    src, dst, etypes, scores = src[first], dst[first], etypes[first], scores[first]
+    edge_order = np.lexsort((dst, src, etypes))
+    n_feat = len(features)
+    data = Data(
+        edge_index=torch.from_numpy(np.stack([src[edge_order], dst[edge_order]])),
+        edge_type=torch.from_numpy(etypes[edge_order].astype(np.int64)),
+        edge_score=torch.from_numpy(scores[edge_order].copy()),
+        node_type=torch.repeat_interleave(
+            torch.arange(len(NODE_TYPES)),
+            torch.tensor([len(keys[t]) for t in NODE_TYPES]),
+        ),
+        num_nodes=start,
+    )
+    return GraphExport(
+        data=data, keys=keys, offsets=offsets,
+        audio=torch.from_numpy(np.ascontiguousarray(
+            np.frombuffer(audio_buf, dtype=np.float64).reshape(-1, n_feat)[order])),
+        popularity=torch.from_numpy(np.frombuffer(pop_buf, dtype=np.float64)[order].copy()),
+        year=torch.from_numpy(np.frombuffer(year_buf, dtype=np.float64)[order].copy()),
+        has_embedding=torch.from_numpy(np.frombuffer(has_buf, dtype=np.int8)[order]
+                                       .astype(bool)),
+        audio_features=list(features), scaler=scaler,
+    )

@@ -309,6 +309,45 @@ class Instance:
         if proc.returncode != 0:
             raise ServerError("could not set the initial Neo4j password:\n" + proc.stderr[-2000:])
 
+    def import_full(self, database: str, nodes: list[tuple[str, Path]],
+                    relationships: list[tuple[str, Path]], *, multiline: bool,
+                    report_file: Path) -> None:
+        """``neo4j-admin database import full`` into ``database``, replacing it.
+
+        The server must be stopped (Community Edition can't take one database offline).
+        The tool runs from the same jars as the server, with this home's configuration.
+
+        Args:
+            database: the database to (re)create.
+            nodes: ``(label, csv)`` per node file; headers name ids and property types.
+            relationships: ``(type, csv)`` per relationship file.
+            multiline: some quoted values hold line breaks (slower parsing).
+            report_file: where the tool reports bad entries.
+
+        Raises:
+            ServerError: the server is running, or the import failed (with its output).
+        """
+        if self.pid() is not None:
+            raise ServerError(f"stop Neo4j ({self.home}) before neo4j-admin database import")
+        lib = provision()
+        self._write_conf()
+        args = ["database", "import", "full", database, "--overwrite-destination=true",
+                f"--report-file={report_file}", "--ignore-empty-strings=true",
+                f"--multiline-fields={'true' if multiline else 'false'}",
+                # The importer's own caches live off-heap; the page cache setting is the
+                # memory this server is allowed for pages, so the import gets the same.
+                "--max-off-heap-memory="
+                + os.environ.get("MUSICGRAPH_NEO4J_PAGECACHE", "512m").upper()]
+        args += [f"--nodes={label}={path}" for label, path in nodes]
+        args += [f"--relationships={rel}={path}" for rel, path in relationships]
+        env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
+        heap = os.environ.get("MUSICGRAPH_NEO4J_HEAP", "1g")
+        proc = subprocess.run(self._java(lib, "org.neo4j.cli.AdminTool", *args, heap=heap),
+                              env=env, capture_output=True, text=True, cwd=self.home)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+            raise ServerError(f"neo4j-admin database import failed ({self.home}):\n{tail}")
+
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the Neo4j log and the console output, for error messages."""
         parts = []

@@ -36,8 +36,8 @@ def test_graph_stats_counts_components_and_isolated_songs() -> None:
 
 
 def test_build_id_changes_with_the_features_the_knn_uses() -> None:
-    """Edges of an earlier build are deleted by id: a build over other features must get
-    another id even when the songs and their values are the same."""
+    """The ETL compares its build with the stored one before writing: a build over other
+    features must get another id even when the songs and their values are the same."""
     ids, x = ["a", "b"], np.arange(6, dtype=float).reshape(2, 3)
     base = similarity.fingerprint(ids, 8, 0.8, x, ["energy", "tempo"])
     assert base == similarity.fingerprint(ids, 8, 0.8, x, ["energy", "tempo"])

@@ -68,3 +68,33 @@ def test_embed_refuses_to_mix_sizes(graph: Database, tmp_path: Path, planted):
 def test_embed_without_a_model_fails_loudly(graph: Database, tmp_path: Path):
     with pytest.raises(ModelError, match="no trained model"):
         embed(graph, models=tmp_path, progress=False)
+
+
+def test_new_songs_embed_from_their_neighbourhood_as_from_the_whole_graph(
+        graph: Database, tmp_path: Path, planted, monkeypatch: pytest.MonkeyPatch):
+    """The neighbourhood holds every node and edge the encoder's layers read: the vectors
+    are those a whole-graph export gives."""
+    import gnn.embed
+
+    train_fast(graph, tmp_path)
+    rows, similar = [], []
+    for c in range(CLUSTERS):
+        row, links = new_song(planted, c, seed=200 + c)
+        rows.append(row)
+        similar += links
+    support.write(graph, "load_planted_songs", songs=rows)
+    support.write(graph, "load_planted_links", similar=similar, subgenres=[])
+    new_ids = [r["id"] for r in rows]
+
+    result = embed(graph, missing_only=True, models=tmp_path, progress=False)
+    assert result.selected == len(new_ids) and result.songs == CLUSTERS * PER_CLUSTER + 4
+    from_neighbourhood = {k: v for k, v in stored_embeddings(graph).items() if k in new_ids}
+
+    graph.run_auto("MATCH (s:Song) WHERE s.id IN $ids REMOVE s.embedding", ids=new_ids)
+    monkeypatch.setattr(gnn.embed, "NEIGHBOURHOOD_SHARE", 0.0)  # the whole graph
+    embed(graph, missing_only=True, models=tmp_path, progress=False)
+    from_graph = {k: v for k, v in stored_embeddings(graph).items() if k in new_ids}
+    assert from_neighbourhood.keys() == from_graph.keys() == set(new_ids)
+    for song_id in new_ids:
+        assert torch.allclose(torch.tensor(from_neighbourhood[song_id]),
+                              torch.tensor(from_graph[song_id]), atol=1e-5), song_id
