@@ -237,13 +237,14 @@ def main() -> None:
         proc.wait(timeout=60)
         log.close()
 
-    errors = sum(int(result[k]) for k in ("connect_errors", "read_errors", "write_errors",
-                                          "timeouts", "non_2xx_3xx"))
+    counts = {k: int(str(result[k])) for k in ("connect_errors", "read_errors", "write_errors",
+                                               "timeouts", "non_2xx_3xx", "requests")}
+    errors = sum(v for k, v in counts.items() if k != "requests")
     growth = {str(pid): round(rss_end[pid] / rss_start[pid] - 1, 4)
               for pid in rss_start if pid in rss_end}
     print(json.dumps({
         "requests": result["requests"], "errors": errors, "wrk": result,
-        "wall_s": round(wall, 1), "rps": round(float(result["requests"]) / wall, 1),
+        "wall_s": round(wall, 1), "rps": round(counts["requests"] / wall, 1),
         "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"],
         "mix": "70% song recommendations, 15% search, 10% song pages, 5% three-seed",
         "connections": args.connections,
