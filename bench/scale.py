@@ -54,7 +54,7 @@ from typing import Any
 
 from neo4j import GraphDatabase, RoutingControl
 
-import cypher
+from bench import statement
 from bench.bench_recommend import percentile, wait_for_http
 from musicgraph.neo4j_local import Instance, free_port
 
@@ -182,7 +182,7 @@ def measure_latency(port: int, settings: dict[str, str], requests: int, k: int,
     with GraphDatabase.driver(settings["uri"], auth=(settings["user"],
                                                      settings["password"])) as driver:
         ids = [r["id"] for r in driver.execute_query(
-            cypher.load("app/embedded_song_ids"), routing_=RoutingControl.READ).records]
+            statement("embedded_song_ids"), routing_=RoutingControl.READ).records]
     rng = random.Random(seed)
     seeds = rng.sample(ids, min(requests, len(ids)))
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)

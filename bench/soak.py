@@ -35,6 +35,7 @@ import psutil
 from neo4j import GraphDatabase, RoutingControl
 
 import cypher
+from bench import statement
 from bench.bench_recommend import wait_for_http
 from musicgraph.config import Neo4jSettings
 from musicgraph.neo4j_local import free_port
@@ -181,7 +182,7 @@ def main() -> None:
     bolt_port = urlsplit(settings.uri).port or 7687
     with GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password)) as driver:
         ids = [r["id"] for r in driver.execute_query(
-            cypher.load("app/embedded_song_ids"), database_=settings.database,
+            statement("embedded_song_ids"), database_=settings.database,
             routing_=RoutingControl.READ).records]
         ids = random.Random(0).sample(ids, min(args.songs, len(ids)))
         titles = [r["title"] for r in driver.execute_query(

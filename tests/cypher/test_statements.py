@@ -37,3 +37,26 @@ def test_index_names_come_from_one_place() -> None:
             assert literals <= {VECTOR_INDEX, SEARCH_INDEX}, (path, literals)
         else:
             assert not literals, (path, literals)
+
+
+def test_every_statement_named_in_the_code_exists() -> None:
+    # A statement moved or renamed must not leave a caller behind: the benchmarks run in
+    # CI only in the slow scale smoke, so a stale name would otherwise surface late.
+    import bench
+
+    repo = ROOT.parent
+    sources = [p for d in ("app", "etl", "gnn", "evaluation", "musicgraph", "bench", "tests")
+               for p in (repo / d).rglob("*.py")]
+    loads = re.compile(r"cypher\.load\(\s*\"([^\"]+)\"")
+    benches = re.compile(r"\bstatement\(\s*\"([^\"]+)\"")
+    checked = 0
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for name in loads.findall(text):
+            cypher.load(name)
+            checked += 1
+        if path.parts[-2] == "bench" or "bench" in path.relative_to(repo).parts[:1]:
+            for name in benches.findall(text):
+                bench.statement(name)
+                checked += 1
+    assert checked > 10
