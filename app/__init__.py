@@ -20,6 +20,7 @@ import atexit
 import threading
 from collections.abc import Mapping
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any, NoReturn
 
 from flask import Flask, current_app, g, jsonify, render_template, request
@@ -28,9 +29,10 @@ from neo4j.exceptions import Neo4jError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from musicgraph.config import Neo4jSettings
+from musicgraph.config import Neo4jSettings, models_dir
 from musicgraph.db import Database, set_work_deadline
 from musicgraph.errors import DatabaseUnavailableError, InputError, MusicGraphError
+from musicgraph.ranking import Ranker
 
 DEFAULTS: dict[str, Any] = {
     # Seconds a query may be retried while Neo4j is away before the app answers 503.
@@ -48,6 +50,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _lock = threading.Lock()
+
+
+def get_ranker() -> Ranker:
+    """The ranker saved by ``musicgraph train`` under the app's models folder (``MODELS_DIR``,
+    default ``MUSICGRAPH_MODELS``); a ModelError (503) when there is none."""
+    from app.recommend import load_ranker
+
+    return load_ranker(Path(current_app.config.get("MODELS_DIR") or models_dir()))
 
 
 def get_db() -> Database:

@@ -11,7 +11,7 @@ from typing import Any
 from flask import jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
-from app import contract, get_db, recommend
+from app import contract, get_db, get_ranker, recommend
 
 bp = APIBlueprint("api", __name__)
 
@@ -52,7 +52,8 @@ def song(path: contract.SongPath):
 def song_recommendations(path: contract.SongPath, query: contract.RecommendationsQuery):
     """Recommendations for a song (the text above goes into the OpenAPI document)."""
     seed, recs = recommend.recommend_for_song(get_db(), path.song_id, query.k,
-                                              max_per_artist=query.max_per_artist)
+                                              max_per_artist=query.max_per_artist,
+                                              ranker=get_ranker())
     seed.pop("embedded", None)
     return jsonify({"seed": seed, "recommendations": _recs(recs)})
 
@@ -65,7 +66,8 @@ def song_recommendations(path: contract.SongPath, query: contract.Recommendation
 def seeds_recommendations(query: contract.SeedsQuery):
     """Continue a set of songs (the text above goes into the OpenAPI document)."""
     seeds, recs = recommend.recommend_for_seeds(get_db(), query.seeds.split(","), query.k,
-                                                max_per_artist=query.max_per_artist)
+                                                max_per_artist=query.max_per_artist,
+                                                ranker=get_ranker())
     for s in seeds:
         s.pop("embedded", None)
     return jsonify({"seeds": seeds, "recommendations": _recs(recs)})

@@ -6,79 +6,63 @@ what is served.
 
 Recommendation, three read queries inside one read transaction:
 
-1. Artist affinity (``recommend/artist_affinity``): from visible playlists only, how
-   often each artist shares a playlist with the seeds' artists (cosine of their playlist
-   sets, summed over the seeds). A new song without playlists inherits its artist's.
-2. Candidates and score, in one statement (``recommend/rank``). Candidates: the
-   ``song_embedding`` vector index queried with the mean of the seeds' embeddings (with
-   a candidate filter: probed wider until enough pass it, else the exact cosine over the
-   filter's songs), joined by graph candidates: songs by the seeds' artists, from their
-   albums and by the :data:`AFFINITY_ARTISTS` best-affinity artists, which the embedding
-   alone may rank too low to be re-scored. Hybrid score, divided by the weights' sum::
+1. Context (``recommend/context``), once per request: the seeds' artist affinities
+   (from visible playlists), genre shares, release years and popularity, and the
+   version of the model whose embeddings the graph holds (it must be the ranker's).
+2. Candidates and features, one statement: ``recommend/candidates`` (the vector index
+   queried with the mean of the seeds' embeddings, joined by graph candidates: songs by
+   the seeds' artists, on their albums and by the best-affinity artists) followed by
+   ``recommend/features``, the ranker's feature vector of each candidate. The
+   evaluation swaps the first part for ``recommend/candidates_among`` (its held-out
+   pool); the features and the score are the same.
+3. The score, here: the learned ranker (:class:`musicgraph.ranking.Ranker`, fit by
+   ``musicgraph train`` on memberships it hid from its own graph), then the list rules
+   (no version of a seed, no two versions of one song, the per-artist cap), then paths
+   (``recommend/paths``, one batched query for the results): the most informative real
+   path of at most 4 hops from a seed. A candidate no real path explains is dropped in
+   favour of the next one, so every served recommendation carries its path.
 
-       score = 0.1 * sim + 0.5 * artist ratio + 0.25 * artist share + 1.0 * album ratio
-             + 0.25 * affinity + 0.02 * best SIMILAR score + 0.05 * shared playlist
-             + 0.03 * shared subgenre + 0.02 * shared genre
-
-   ``sim`` is the index's cosine score (1+cos)/2. The artist ratio is the seeds by the
-   candidate's artist over that artist's songs on a playlist (how much of what is known
-   of the artist the seeds hold; the ETL stores the denominator), the share the fraction
-   of the seeds by that artist; the album ratio likewise. The weights come from an
-   offline evaluation (``docs/evaluation.md``, ``docs/design-notes.md``): graph
-   evidence counted per seed leads, the embedding orders what the evidence leaves tied.
-3. Paths (``recommend/paths``, one batched query for all results): the most informative
-   real path of at most 4 hops from a seed: shared artist > same album > SIMILAR chain >
-   shared playlist > artist on a seed's playlist > shared subgenre > shared genre >
-   any shortest path, each kind looked for only when no better one was found. A
-   candidate no real path explains is dropped in favour of the next one, so every
-   served recommendation carries its path.
+Every tunable lives in :class:`musicgraph.ranking.RankingConfig`; the candidate counts
+come from the ranker's artifact, so serving draws candidates as the ranker was fit on.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import neo4j
+import numpy as np
 from neo4j.exceptions import ClientError
 
 import cypher
 from app.versions import version_keys
 from musicgraph.db import Database
 from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, NotFoundError
-from musicgraph.schema import SEARCH_INDEX, VECTOR_INDEX
+from musicgraph.ranking import RANKER_FILE, Ranker, RankingConfig, seed_context
+from musicgraph.schema import MODEL_ARTIFACTS, MODEL_META_KEY, SEARCH_INDEX, VECTOR_INDEX
 
-#: Weights of the hybrid score (see the module docstring); passed to recommend/rank.
-WEIGHTS: dict[str, float] = {
-    "embedding": 0.1, "artist": 0.5, "artist_share": 0.25, "album": 1.0, "affinity": 0.25,
-    "similar": 0.02, "playlist": 0.05, "subgenre": 0.03, "genre": 0.02,
-}
-#: Artists whose songs join the candidates by affinity (recommend/rank).
-AFFINITY_ARTISTS = 50
-#: At most this many graph candidates (recommend/rank), best sim first.
-GRAPH_CANDIDATES = 2000
+#: The served ranking's defaults (candidate counts come from the ranker's artifact).
+DEFAULTS = RankingConfig()
 #: Bounds of the public parameters (the API answers 400 outside them).
 MAX_K = 100
 MAX_SEEDS = 100
 MAX_LIMIT = 100
 MAX_QUERY_CHARS = 200
-#: The vector index filters after its top-n, and a few candidates may lack a path:
-#: ask for this many times k (plus a margin) so k results survive.
-OVERFETCH = 3
-#: With a per-artist cap, one artist can fill most of the ranking: ask for this many
-#: times k (plus a margin) so k results from several artists survive the cap.
-OVERFETCH_CAPPED = 6
 #: Default cap on songs by one artist in a single song's list (the song page and
 #: /api/songs/<id>/recommendations): "more like this" should not be the artist's
-#: discography. A seed set (playlist continuation) has no cap by default: the playlist
-#: decides. 0 means no cap.
-SONG_MAX_PER_ARTIST = 3
+#: discography. A seed set (playlist continuation) has no cap by default
+#: (``DEFAULTS.set_max_per_artist``): the playlist decides. 0 means no cap.
+SONG_MAX_PER_ARTIST = DEFAULTS.song_max_per_artist
 #: What a recommendation's ``score`` is, for the pages' tooltip next to "match NN%".
-SCORE_HELP = ("How well the song fits the seed song(s), from 0 to 100%: the ranking's score "
-              "from the graph evidence (shared artists, albums, playlists and genres) and "
-              "the GraphSAGE embedding similarity.")
+SCORE_HELP = ("How well the song fits the seed song(s), from 0 to 100%: the learned "
+              "ranker's estimate that the song belongs with them, from the GraphSAGE "
+              "embedding similarity and the graph evidence (shared artists and albums, "
+              "artist affinity, genres, release year and popularity).")
 #: Paths listed by explain().
 EXPLAIN_PATHS = 10
 
@@ -247,10 +231,65 @@ def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
     return [{**song_summary(r), "score": round(float(r["score"]), 6)} for r in rows]
 
 
+# --- the ranker -------------------------------------------------------------------------
+_rankers: dict[Path, tuple[int, Ranker]] = {}
+_rankers_lock = threading.Lock()
+
+
+def load_ranker(models: Path) -> Ranker:
+    """The ranker that ``musicgraph train`` saved under the models folder ``models``,
+    read again only when the file changes (a new training run).
+
+    Raises:
+        ModelError: no ranker there, or one that can't be used (a 503).
+    """
+    path = models / MODEL_ARTIFACTS / RANKER_FILE
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        raise ModelError(f"no ranker at {path}: run `musicgraph train`") from None
+    with _rankers_lock:
+        cached = _rankers.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, Ranker.load(path))
+            _rankers[path] = cached
+    return cached[1]
+
+
+def check_model_version(graph_version: str | None, ranker: Ranker) -> None:
+    """Raise ModelError (a 503) unless the graph's embeddings are the ranker's model's."""
+    if graph_version != ranker.model_version:
+        raise ModelError(
+            "the ranker does not match the embeddings in the graph: run `musicgraph train`",
+            f"ranker fit for model {ranker.model_version}, "
+            f"the graph holds model {graph_version}")
+
+
+def context_params(row: dict[str, Any], config: RankingConfig) -> dict[str, Any]:
+    """recommend/features' parameters (and the affinity artists recommend/candidates
+    reads) from recommend/context's row."""
+    found = max(int(row["found"]), 1)
+    subgenre: dict[str, float] = {}
+    genre: dict[str, float] = {}
+    for name, k, is_sub in zip(row["genres"], row["genre_seeds"], row["subgenre"], strict=True):
+        (subgenre if is_sub else genre)[name] = k / found
+    return {"affinity": dict(zip(row["artists"], row["affinities"], strict=True)),
+            "artists": row["artists"][:config.affinity_artists],
+            "subgenre_share": subgenre, "genre_share": genre,
+            **seed_context(row["years"], row["popularity"])}
+
+
+def rank_statement(restricted: bool) -> str:
+    """Candidates then features, one statement: the served candidates, or (``restricted``)
+    the evaluation's, drawn from a given set of songs."""
+    return (cypher.load("recommend/candidates_among" if restricted else "recommend/candidates")
+            + "\n" + cypher.load("recommend/features"))
+
+
 # --- recommendations --------------------------------------------------------------------
 def recommend_for_song(db: Database, song_id: str, k: int = 10,
                        candidates: Sequence[str] | None = None,
-                       max_per_artist: int = SONG_MAX_PER_ARTIST,
+                       max_per_artist: int = SONG_MAX_PER_ARTIST, *, ranker: Ranker,
                        ) -> tuple[dict[str, Any], list[Recommendation]]:
     """The seed song and its top-``k`` recommendations, each with reason and path.
 
@@ -260,18 +299,21 @@ def recommend_for_song(db: Database, song_id: str, k: int = 10,
         k: how many recommendations (1..MAX_K).
         candidates: when given, only these song ids may be recommended (evaluation).
         max_per_artist: at most this many songs by one artist (0: no cap).
+        ranker: the fitted ranker (:func:`load_ranker`).
 
     Raises:
         InputError: bad ``k``. NotFoundError: unknown song.
-        ModelError: the song has no embedding yet.
+        ModelError: the song has no embedding yet, or the ranker does not match them.
         DatabaseUnavailableError: Neo4j down, or the vector index missing.
     """
-    seeds, recs = recommend_for_seeds(db, [song_id], k, candidates, max_per_artist)
+    seeds, recs = recommend_for_seeds(db, [song_id], k, candidates, max_per_artist,
+                                      ranker=ranker)
     return seeds[0], recs
 
 
 def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
-                        candidates: Sequence[str] | None = None, max_per_artist: int = 0,
+                        candidates: Sequence[str] | None = None,
+                        max_per_artist: int = DEFAULTS.set_max_per_artist, *, ranker: Ranker,
                         ) -> tuple[list[dict[str, Any]], list[Recommendation]]:
     """Songs that continue a set of seed songs (a playlist), seeds excluded.
 
@@ -285,6 +327,7 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
         candidates: when given, only these song ids may be recommended (evaluation).
         max_per_artist: at most this many songs by one artist (0: no cap, the default
             for a seed set).
+        ranker: the fitted ranker (:func:`load_ranker`).
 
     Returns:
         The seeds' summaries and the ranked recommendations.
@@ -300,23 +343,34 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
     if not any(s["embedded"] for s in seeds):
         raise ModelError("no embedding for the seed song(s) yet: run `musicgraph train`",
                          ", ".join(ids[:10]))
-    fetch = (OVERFETCH_CAPPED if max_per_artist else OVERFETCH) * k + 10
+    config = ranker.ranking_config()
+    fetch = (config.overfetch_capped if max_per_artist else config.overfetch) * k + 10
     listed = ListFilter(seeds, max_per_artist)
     cand_list = list(dict.fromkeys(candidates)) if candidates is not None else None
+    statement = rank_statement(restricted=cand_list is not None)
 
     def work(tx: neo4j.ManagedTransaction) -> list[Recommendation]:
-        row = tx.run(cypher.load("recommend/artist_affinity"), seeds=ids,
-                     n_seeds=len(ids)).single(strict=True)
-        # Best first, ties by name (the query's order).
-        artists: list[str] = row["artists"]
-        affinity = dict(zip(artists, row["affinities"], strict=True))
-        ranked = _rows(tx.run(cypher.load("recommend/rank"), index=VECTOR_INDEX, seeds=ids,
-                              candidates=cand_list,
-                              n=fetch, artists=artists[:AFFINITY_ARTISTS], affinity=affinity,
-                              n_graph=GRAPH_CANDIDATES, w=WEIGHTS, k=fetch))
-        return _attach_paths(tx, ids, ranked, k, listed)
+        context = tx.run(cypher.load("recommend/context"), seeds=ids,
+                         meta_key=MODEL_META_KEY).single(strict=True)
+        check_model_version(context["model_version"], ranker)
+        params = context_params(dict(context.items()), config)
+        rows = _rows(tx.run(statement, index=VECTOR_INDEX, seeds=ids, candidates=cand_list,
+                            probe=config.n_vector + len(ids) + config.probe_margin,
+                            n_vector=config.n_vector, n_graph=config.n_graph, **params))
+        return _attach_paths(tx, ids, rank_rows(rows, ranker)[:fetch], k, listed)
 
     return seeds, _read(db, work)
+
+
+def rank_rows(rows: list[dict[str, Any]], ranker: Ranker) -> list[dict[str, Any]]:
+    """Candidate rows (with ``features``) scored by the ranker, best first; ties by
+    embedding similarity, then id, so a ranking never depends on row order."""
+    if not rows:
+        return []
+    scores = ranker.score(np.asarray([r["features"] for r in rows], dtype=np.float64))
+    scored = [{**r, "score": float(s)} for r, s in zip(rows, scores, strict=True)]
+    scored.sort(key=lambda r: (-r["score"], -r["sim"], r["id"]))
+    return scored
 
 
 class ListFilter:

@@ -28,7 +28,7 @@ from tqdm import tqdm
 import cypher
 from musicgraph.db import Database
 from musicgraph.errors import DatabaseUnavailableError, ModelError
-from musicgraph.schema import VECTOR_INDEX
+from musicgraph.schema import MODEL_META_KEY, VECTOR_INDEX
 
 #: Below this L2 norm a vector counts as zero.
 ZERO_NORM = 1e-8
@@ -168,3 +168,9 @@ def write_embeddings(db: Database, song_ids: Sequence[str], vectors: torch.Tenso
     state = ensure_index(db, dimensions)
     return WriteReport(written=written, dimensions=dimensions, zero_norm=zero,
                        index_rebuilt=rebuilt, index_state=state)
+
+
+def record_model_version(db: Database, version: str, data_hash: str) -> None:
+    """Mark the graph's embeddings as model ``version``'s (``Meta {key: 'model'}``), which
+    the app compares with the ranker's before it serves."""
+    db.write("gnn/save_model_version", key=MODEL_META_KEY, version=version, data_hash=data_hash)

@@ -23,3 +23,7 @@ SEARCH_INDEX = "song_search"
 MODEL_ARTIFACTS = "graphsage"
 MODEL_CHECKPOINT = "checkpoint.pt"
 MODEL_DATA_HASH = "data_hash.txt"
+#: The Meta node (``(:Meta {key: MODEL_META_KEY})``) where training records the version
+#: of the model whose embeddings the graph holds; the app serves a ranker only when it
+#: was fit for that version.
+MODEL_META_KEY = "model"
