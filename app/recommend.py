@@ -232,7 +232,7 @@ def search(db: Database, q: str, limit: int = 10) -> list[dict[str, Any]]:
 
 
 # --- the ranker -------------------------------------------------------------------------
-_rankers: dict[Path, tuple[int, Ranker]] = {}
+_rankers: dict[Path, tuple[tuple[int, int, int], Ranker]] = {}
 _rankers_lock = threading.Lock()
 
 
@@ -245,7 +245,10 @@ def load_ranker(models: Path) -> Ranker:
     """
     path = models / MODEL_ARTIFACTS / RANKER_FILE
     try:
-        stamp = path.stat().st_mtime_ns
+        st = path.stat()
+        # Ranker.save replaces the file (a new inode), so a rewrite within one mtime tick
+        # is still seen.
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
     except OSError:
         raise ModelError(f"no ranker at {path}: run `musicgraph train`") from None
     with _rankers_lock:

@@ -43,11 +43,12 @@ from evaluation.report import verdict, write_outputs
 from evaluation.split import Split, read_rows, split_rows
 from evaluation.tasks import Task, playlist_task, song_task
 from gnn.train import TrainConfig, train
-from gnn.writeback import write_embeddings
+from gnn.writeback import record_model_version, write_embeddings
 from musicgraph.config import Neo4jSettings, default_csv, models_dir
 from musicgraph.db import Database, reset_database
-from musicgraph.errors import EvaluationError
+from musicgraph.errors import EvaluationError, ModelError
 from musicgraph.neo4j_local import Instance, free_port
+from musicgraph.ranking import RANKER_FILE, Ranker
 
 #: Method names in table order; "served" is the ranking behind the API.
 METHODS = ("random", "popularity", "audio_cosine", "metadata", "cooccurrence",
@@ -93,18 +94,25 @@ class EvalSettings:
 ServedFn = Callable[[Database, Sequence[str], int, Sequence[str] | None], list[str]]
 
 
-def _served_ids(db: Database, seeds: Sequence[str], k: int,
-                candidates: Sequence[str] | None) -> list[str]:
-    """The ids the served ranking returns (``app.recommend``), best first."""
-    if len(seeds) == 1:  # /api/songs/<id>/recommendations
-        _, recs = recommend_for_song(db, seeds[0], k, candidates)
-    else:  # /api/recommendations?seeds=...
-        _, recs = recommend_for_seeds(db, seeds, k, candidates)
-    return [r.song["id"] for r in recs]
+def served_ids(ranker: Ranker, max_per_artist: int | None = None) -> ServedFn:
+    """The ids the served ranking (``app.recommend``, with ``ranker``) returns, best first:
+    one seed as /api/songs/<id>/recommendations, several as /api/recommendations, each
+    with its endpoint's default per-artist cap unless ``max_per_artist`` is given."""
+
+    def served(db: Database, seeds: Sequence[str], k: int,
+               candidates: Sequence[str] | None) -> list[str]:
+        cap = {} if max_per_artist is None else {"max_per_artist": max_per_artist}
+        if len(seeds) == 1:
+            _, recs = recommend_for_song(db, seeds[0], k, candidates, ranker=ranker, **cap)
+        else:
+            _, recs = recommend_for_seeds(db, seeds, k, candidates, ranker=ranker, **cap)
+        return [r.song["id"] for r in recs]
+
+    return served
 
 
-def served_topk(db: Database, split: Split, task: Task, k: int, *, whole_catalogue: bool = False,
-                progress: bool = True, served: ServedFn = _served_ids,
+def served_topk(db: Database, split: Split, task: Task, k: int, *, served: ServedFn,
+                whole_catalogue: bool = False, progress: bool = True,
                 workers: int = 1) -> np.ndarray:
     """Run the served ranking for every query of ``task``: ``[Q, k]`` positions.
 
@@ -279,21 +287,26 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
     train_info: dict[str, Any]
     if settings.embeddings is not None:
         song_ids, vectors = _load_embeddings(settings.embeddings, key)
+        ranker = _load_ranker(Path(settings.embeddings).with_name(RANKER_FILE))
         write_embeddings(db, song_ids, torch.from_numpy(vectors), full=True,
                          batch_size=config.batch_size, progress=progress)
-        train_info = {"reused_embeddings": str(settings.embeddings)}
+        record_model_version(db, ranker.model_version, ranker.data_hash)
+        train_info = {"reused_embeddings": str(settings.embeddings), "ranker": ranker.report}
     else:
         result = train(db, config, models=out_dir / "model", progress=progress)
         song_ids, vectors = list(result.song_ids), result.embeddings.numpy()
+        ranker = result.ranker
         train_info = {"config": asdict(config), "best_epoch": result.best_epoch,
-                      "best_val_auc": result.best_val_auc,
-                      "val_auc_by_kind": result.val_auc_by_kind,
-                      "epochs_run": len(result.history)}
-        # Kept for analysis without retraining, and for ``embeddings=`` (rows: song_ids).
+                      "best_inner_recall@10": result.best_inner_recall,
+                      "epochs_run": len(result.history), "model_version": result.model_version,
+                      "train_seconds": round(result.seconds, 1), "ranker": ranker.report}
+        # Kept for analysis without retraining, and for ``embeddings=`` (rows: song_ids),
+        # with the ranker fit on them.
         np.savez_compressed(out_dir / "embeddings.npz", song_ids=np.asarray(song_ids),
                             vectors=vectors, seed=np.asarray(key["seed"]),
                             hide_fraction=np.asarray(key["hide_fraction"]),
                             songs=np.asarray(key["songs"]))
+        ranker.save(out_dir / RANKER_FILE)
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -302,19 +315,40 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
 
     playlist, song = tasks
     workers = settings.workers
-    top10 = served_topk(db, split, playlist, 10, progress=progress, workers=workers)
-    top50 = served_topk(db, split, playlist, 50, progress=progress, workers=workers)
+    served = served_ids(ranker)
+    top10 = served_topk(db, split, playlist, 10, served=served, progress=progress,
+                        workers=workers)
+    top50 = served_topk(db, split, playlist, 50, served=served, progress=progress,
+                        workers=workers)
     per_query["served"]["playlist"] = _per_query(playlist, top10, top50)
     leaks["served"] = metrics.leak_shares(
-        served_topk(db, split, playlist, 10, whole_catalogue=True, progress=progress,
-                    workers=workers),
+        served_topk(db, split, playlist, 10, served=served, whole_catalogue=True,
+                    progress=progress, workers=workers),
         split.pool_positions(), playlist.relevant)
+    # Task 2 as the endpoint serves it (its default per-artist cap), and without the cap.
     per_query["served"]["song"] = _per_query(
-        song, served_topk(db, split, song, 10, progress=progress, workers=workers))
+        song, served_topk(db, split, song, 10, served=served, progress=progress,
+                          workers=workers))
+    per_query["served"]["song_uncapped"] = _per_query(
+        song, served_topk(db, split, song, 10, served=served_ids(ranker, 0),
+                          progress=progress, workers=workers))
     timings["graph_methods"] = time.perf_counter() - t
     return {"train": train_info,
             "etl": {"rows_loaded": etl.rows_loaded, "rows_rejected": etl.rows_rejected,
                     "counts": etl.counts}}
+
+
+def _load_ranker(path: Path) -> Ranker:
+    """The ranker saved beside a reused ``embeddings.npz``.
+
+    Raises:
+        EvaluationError: there is none (a run from before the ranker: train again).
+    """
+    try:
+        return Ranker.load(path)
+    except ModelError as exc:
+        raise EvaluationError(f"no usable ranker beside the reused embeddings ({path})",
+                              exc.message) from exc
 
 
 def _load_embeddings(path: Path, key: dict[str, Any]) -> tuple[list[str], np.ndarray]:

@@ -42,6 +42,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 + "\n  ".join(unmarked))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fixture_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """MUSICGRAPH_MODELS for the session: a folder holding the fixture ranker
+    (tests/support), so apps and servers started by tests never read ./models."""
+    models = tmp_path_factory.mktemp("models")
+    support.write_fixture_ranker(models)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MUSICGRAPH_MODELS", str(models))
+        yield models
+
+
 @pytest.fixture(scope="session")
 def neo4j_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance | None]:
     """The local test server started for this session (None when NEO4J_URI is set).

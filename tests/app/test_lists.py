@@ -16,7 +16,7 @@ from app import recommend
 from app.versions import version_keys
 from gnn.writeback import write_embeddings
 from musicgraph.db import Database
-from tests.support import song, write_csv
+from tests.support import fixture_ranker, record_fixture_model, song, write_csv
 
 pytestmark = pytest.mark.neo4j
 
@@ -46,6 +46,7 @@ def queen(db: Database, tmp_path: Path) -> Database:
     vecs = np.stack([np.r_[1.0, 0.05 * rng.normal(size=7)] if sid in QUEEN
                      else np.r_[0.2, rng.normal(size=7)] for sid in ids])
     write_embeddings(db, ids, torch.from_numpy(vecs).float(), full=True, progress=False)
+    record_fixture_model(db)
     return db
 
 
@@ -55,7 +56,7 @@ def versions_clash(titles_by_id: dict[str, str], ids: list[str]) -> bool:
 
 
 def test_no_version_of_the_seed_and_no_two_versions(queen: Database) -> None:
-    _, recs = recommend.recommend_for_song(queen, "Q1", 20, max_per_artist=0)
+    _, recs = recommend.recommend_for_song(queen, "Q1", 20, max_per_artist=0, ranker=fixture_ranker())
     ids = [r.song["id"] for r in recs]
     assert "Q2" not in ids  # another version of the seed
     assert not ("Q3" in ids and "Q4" in ids)  # two versions of one song
@@ -65,18 +66,18 @@ def test_no_version_of_the_seed_and_no_two_versions(queen: Database) -> None:
 
 
 def test_cap_limits_songs_by_one_artist(queen: Database) -> None:
-    _, recs = recommend.recommend_for_song(queen, "Q1", 10)  # the default cap: 3
+    _, recs = recommend.recommend_for_song(queen, "Q1", 10, ranker=fixture_ranker())  # the default cap: 3
     by_artist = Counter(r.song["artist"] for r in recs)
     assert by_artist["Queen"] == recommend.SONG_MAX_PER_ARTIST and len(recs) == 10
-    _, recs = recommend.recommend_for_song(queen, "Q1", 10, max_per_artist=1)
+    _, recs = recommend.recommend_for_song(queen, "Q1", 10, max_per_artist=1, ranker=fixture_ranker())
     assert max(Counter(r.song["artist"] for r in recs).values()) == 1
     assert len(recs) == 5  # Queen and the four other bands, one each
 
 
 def test_a_seed_set_has_no_cap_unless_asked(queen: Database) -> None:
-    _, recs = recommend.recommend_for_seeds(queen, ["Q1", "Q5"], 10)
+    _, recs = recommend.recommend_for_seeds(queen, ["Q1", "Q5"], 10, ranker=fixture_ranker())
     assert Counter(r.song["artist"] for r in recs)["Queen"] == 3  # Q3 or Q4, Q6, Q7
-    _, recs = recommend.recommend_for_seeds(queen, ["Q1", "Q5"], 10, max_per_artist=2)
+    _, recs = recommend.recommend_for_seeds(queen, ["Q1", "Q5"], 10, max_per_artist=2, ranker=fixture_ranker())
     assert Counter(r.song["artist"] for r in recs)["Queen"] == 2
 
 

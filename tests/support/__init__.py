@@ -138,13 +138,57 @@ def app_embeddings(ids: list[str]) -> np.ndarray:
 
 
 def write_app_embeddings(db: Database, ids: list[str]) -> None:
-    """Store the embeddings as training does (gnn.writeback) and bring the index ONLINE."""
+    """Store the embeddings as training does (gnn.writeback), bring the index ONLINE and
+    mark them as the fixture ranker's model's."""
     import torch
 
     from gnn.writeback import write_embeddings
 
     write_embeddings(db, ids, torch.from_numpy(app_embeddings(ids)).float(), full=True,
                      progress=False)
+    record_fixture_model(db)
+
+
+# --- the fixture ranker -------------------------------------------------------------------
+# The app's tests run on small graphs with hand-made embeddings, where no ranker can be
+# fit; they serve through this one, whose weights are set here (the fitted ranker is
+# tested in tests/gnn and measured by the evaluation). The session points
+# MUSICGRAPH_MODELS at a folder holding it (tests/conftest.py).
+FIXTURE_MODEL_VERSION = "fixture-model"
+FIXTURE_WEIGHTS = {
+    "emb_sim": 3.0, "artist_ratio": 1.5, "artist_share": 1.0, "album_ratio": 1.5,
+    "affinity": 1.0, "artist_known": 0.0, "similar_max": 0.5, "shared_playlist": 0.5,
+    "subgenre_fit": 0.3, "genre_fit": 0.2, "year_gap": -0.3, "pop_gap": -0.3,
+    "popularity": 0.0,
+}
+
+
+def fixture_ranker(weights: dict[str, float] | None = None) -> Any:
+    """A ranker with hand-set ``weights`` (default :data:`FIXTURE_WEIGHTS`) on raw features."""
+    from musicgraph.ranking import FEATURE_NAMES, Ranker
+
+    weights = weights or FIXTURE_WEIGHTS
+    n = len(FEATURE_NAMES)
+    return Ranker(feature_names=list(FEATURE_NAMES), mean=[0.0] * n, scale=[1.0] * n,
+                  coef=[float(weights.get(f, 0.0)) for f in FEATURE_NAMES], intercept=0.0,
+                  model_version=FIXTURE_MODEL_VERSION, data_hash="fixture")
+
+
+def write_fixture_ranker(models: Path, weights: dict[str, float] | None = None) -> Path:
+    """Save :func:`fixture_ranker` where the app looks for it under ``models``."""
+    from musicgraph.ranking import RANKER_FILE
+    from musicgraph.schema import MODEL_ARTIFACTS
+
+    path = models / MODEL_ARTIFACTS / RANKER_FILE
+    fixture_ranker(weights).save(path)
+    return path
+
+
+def record_fixture_model(db: Database) -> None:
+    """Mark the stored embeddings as the fixture ranker's model's."""
+    from gnn.writeback import record_model_version
+
+    record_model_version(db, FIXTURE_MODEL_VERSION, "fixture")
 
 
 def load_app_graph(db: Database, folder: Path, embed: bool = True,
