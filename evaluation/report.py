@@ -11,7 +11,6 @@ import numpy as np
 from evaluation import metrics
 from evaluation.metrics import PerQuery
 
-
 #: Methods that are ours (the served ranking and its GraphSAGE component); the others are
 #: the baselines the targets compare against.
 OURS = ("graphsage", "served")
