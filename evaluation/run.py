@@ -285,10 +285,11 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
     else:
         result = train(db, config, models=out_dir / "model", progress=progress)
         song_ids, vectors = list(result.song_ids), result.embeddings.numpy()
-        train_info = {"config": asdict(config), "best_epoch": result.best_epoch,
-                      "best_val_auc": result.best_val_auc,
-                      "val_auc_by_kind": result.val_auc_by_kind,
-                      "epochs_run": len(result.history)}
+        train_info = {"config": config.to_dict(), "best_epoch": result.best_epoch,
+                      "best_inner_recall": result.best_inner_recall,
+                      "model_version": result.model_version,
+                      "epochs_run": len(result.history),
+                      "train_seconds": round(result.seconds, 1)}
         # Kept for analysis without retraining, and for ``embeddings=`` (rows: song_ids).
         np.savez_compressed(out_dir / "embeddings.npz", song_ids=np.asarray(song_ids),
                             vectors=vectors, seed=np.asarray(key["seed"]),
