@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,9 +96,12 @@ def mean_adjacency(m: sp.spmatrix) -> Tensor:
     deg = np.diff(r.indptr)
     r.data /= np.repeat(np.maximum(deg, 1), deg).astype(np.float32)
     r.sort_indices()
-    return torch.sparse_csr_tensor(torch.from_numpy(r.indptr.astype(np.int64)),
-                                   torch.from_numpy(r.indices.astype(np.int64)),
-                                   torch.from_numpy(r.data), size=r.shape)
+    with warnings.catch_warnings():  # "CSR support is in beta": what it needs works
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+        return torch.sparse_csr_tensor(torch.from_numpy(r.indptr.astype(np.int64)),
+                                       torch.from_numpy(r.indices.astype(np.int64)),
+                                       torch.from_numpy(r.data), size=r.shape,
+                                       check_invariants=False)
 
 
 def _log_degree(counts: np.ndarray) -> Tensor:

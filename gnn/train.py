@@ -551,7 +551,7 @@ def fit(model: HeteroSage, graph: GraphInputs, visible: np.ndarray, task: InnerT
         record: dict[str, Any] = {"epoch": epoch, "loss": None}
         if loss is not None:
             if not torch.isfinite(loss):
-                raise ModelError(f"training diverged at epoch {epoch} (loss {float(loss)}): "
+                raise ModelError(f"training diverged at epoch {epoch} (loss {float(loss.detach())}): "
                                  "lower the learning rate")
             opt.zero_grad()
             loss.backward()
