@@ -96,7 +96,7 @@ def test_vectors_do_not_depend_on_playlist_or_genre_numbering(graph: GraphInputs
     """Playlist codes are hashes of the keys and genres map by name: renumbering both
     gives the same song vectors."""
     model, _ = _model(graph)
-    p, g = graph.num_playlists, len(graph.genre_keys)
+    p = graph.num_playlists
     renumbered = dataclasses.replace(
         graph, playlist_keys=graph.playlist_keys[::-1], genre_keys=graph.genre_keys[::-1],
         memberships=np.stack([graph.memberships[:, 0], p - 1 - graph.memberships[:, 1]], 1),
