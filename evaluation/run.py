@@ -296,9 +296,10 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
         result = train(db, config, models=out_dir / "model", progress=progress)
         song_ids, vectors = list(result.song_ids), result.embeddings.numpy()
         ranker = result.ranker
-        train_info = {"config": asdict(config), "best_epoch": result.best_epoch,
-                      "best_inner_recall@10": result.best_inner_recall,
-                      "epochs_run": len(result.history), "model_version": result.model_version,
+        train_info = {"config": config.to_dict(), "best_epoch": result.best_epoch,
+                      "best_inner_recall": result.best_inner_recall,
+                      "model_version": result.model_version,
+                      "epochs_run": len(result.history),
                       "train_seconds": round(result.seconds, 1), "ranker": ranker.report}
         # Kept for analysis without retraining, and for ``embeddings=`` (rows: song_ids),
         # with the ranker fit on them.

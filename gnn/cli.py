@@ -15,26 +15,24 @@ from musicgraph.cli import models_option, quiet_option
 @click.command()
 @click.option("--epochs", type=click.IntRange(1, 100_000), default=None,
               help="Maximum epochs (full-batch steps); early stopping may end sooner.")
-@click.option("--seed", type=int, default=None, help="Seed for weights, splits and sampling.")
+@click.option("--seed", type=int, default=None,
+              help="Seed for weights, the inner split and sampling.")
 @click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Adam learning rate.")
 @click.option("--patience", type=click.IntRange(1, 100_000), default=None,
-              help="Epochs without validation-AUC gain before stopping.")
-@click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
-              default=None, help="Share of SIMILAR and IN_PLAYLIST edges held out.")
-@click.option("--mask-playlist-rate", type=click.FloatRange(0.0, 1.0, max_open=True),
-              default=None, help="Share of playlist edges hidden per epoch (0: off).")
-@click.option("--similar-min-score", type=click.FloatRange(-1.0, 1.0), default=None,
-              help="Drop SIMILAR edges scored below this from the graph.")
+              help="Epochs without inner-split Recall@10 gain before stopping.")
+@click.option("--eval-every", type=click.IntRange(1, 100_000), default=None,
+              help="Evaluate the inner split every this many epochs.")
+@click.option("--inner-fraction", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              default=None, help="Share of playlist memberships hidden for early stopping.")
 @click.option("--threads", type=click.IntRange(0, 256), default=None,
               help="Torch threads while training (0: torch's default).")
 @click.option("--no-write-back", is_flag=True, help="Train and save artifacts only.")
 @models_option
 @quiet_option
 def train(epochs: int | None, seed: int | None, lr: float | None, patience: int | None,
-          val_fraction: float | None, mask_playlist_rate: float | None,
-          similar_min_score: float | None, threads: int | None, no_write_back: bool,
-          models: Path | None, quiet: bool) -> None:
+          eval_every: int | None, inner_fraction: float | None, threads: int | None,
+          no_write_back: bool, models: Path | None, quiet: bool) -> None:
     """Train GraphSAGE on the graph and write song embeddings under a vector index."""
     from gnn.train import TrainConfig
     from gnn.train import train as run_training
@@ -42,8 +40,8 @@ def train(epochs: int | None, seed: int | None, lr: float | None, patience: int 
 
     config = TrainConfig()
     overrides = {"epochs": epochs, "seed": seed, "lr": lr, "patience": patience,
-                 "val_fraction": val_fraction, "mask_playlist_rate": mask_playlist_rate,
-                 "similar_min_score": similar_min_score, "threads": threads}
+                 "eval_every": eval_every, "inner_fraction": inner_fraction,
+                 "threads": threads}
     for name, value in overrides.items():
         if value is not None:
             setattr(config, name, value)

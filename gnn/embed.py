@@ -1,34 +1,30 @@
 """Stage 5: embed songs added after training, without retraining (inductive).
 
-GraphSAGE learns functions of a node's features and its neighbours' features, not a
-table of per-node vectors, so a song the model never saw is embedded by running the
-trained encoder over the current graph. Its features are standardised with the scaler
-saved in the checkpoint (not the graph's current Meta scaler, which a later load may have
-refitted), so the encoder sees inputs on the scale it was trained on.
+The encoder learns functions of a node's inputs and its neighbours' inputs, not a table
+of per-node vectors, so a song the model never saw is embedded by running the trained
+encoder over the current graph. Its inputs are standardised with the scaler saved in the
+checkpoint, and playlists get the key-hash identity codes training's evaluation used, so
+the vectors do not depend on the order of the export.
 
-New songs are few next to a catalogue, and an encoder of L layers reads only their
-L-hop neighbourhood: ``embed --missing`` exports that part of the graph
-(:func:`gnn.export.export_neighbourhood`) when the songs to embed are under
-:data:`NEIGHBOURHOOD_SHARE` of the catalogue, and the whole graph otherwise (``--all``,
-or a first embedding of most songs), where one export is cheaper than many hops. Both
-give the same vectors: the neighbourhood holds every node and edge the layers read.
+A song's vector reads further than its direct neighbours: through its playlists it sees
+their genre input, which every member song shapes, and through its artists their
+playlists. ``embed`` therefore encodes the whole graph, exactly as training's final
+encode does, and writes the selected songs' vectors: a song gets the vector a full
+retrain-free encode gives it, whichever songs are selected.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import torch
 
-from gnn.export import FeatureSpec, GraphExport, export_graph, export_neighbourhood
-from gnn.model import CHECKPOINT_NAME, artifacts_dir, load_checkpoint
+from gnn.export import export_graph
+from gnn.model import CHECKPOINT_NAME, artifacts_dir, build_inputs, encode, load_checkpoint
 from gnn.writeback import WriteReport, write_embeddings
 from musicgraph.db import Database
-
-#: Below this share of the catalogue, songs are embedded from their neighbourhood only.
-NEIGHBOURHOOD_SHARE = 0.2
+from musicgraph.errors import ModelError
 
 
 @dataclass
@@ -73,46 +69,24 @@ def embed(db: Database, *, missing_only: bool = True, models: Path | None = None
     """
     path = artifacts_dir(models) / CHECKPOINT_NAME
     model, ckpt = load_checkpoint(path)
-    config = ckpt.get("config", {})
     if missing_only:
         state = db.read("gnn/missing_song_ids")[0]
-        missing, total = list(state["missing"]), int(state["songs"])
-        if not missing:
-            return EmbedResult(checkpoint=path, songs=total, selected=0, write=None)
-        if len(missing) < NEIGHBOURHOOD_SHARE * total:
-            # Message passing reaches as far as the encoder has layers.
-            hops = int(config.get("layers", len(getattr(model, "convs", [])) or 2))
-            export = export_neighbourhood(db, missing, hops, progress=progress)
-            return _embed_export(db, model, ckpt, path, export, missing_only, batch_size,
-                                 progress, total)
+        if not state["missing"]:
+            return EmbedResult(checkpoint=path, songs=int(state["songs"]), selected=0,
+                               write=None)
     export = export_graph(db, progress=progress)
-    return _embed_export(db, model, ckpt, path, export, missing_only, batch_size, progress,
-                         export.num_songs)
-
-
-class _Encoder(Protocol):
-    """What embedding needs of the trained model: its encoder."""
-
-    def encode(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor: ...
-
-
-def _embed_export(db: Database, model: _Encoder, ckpt: dict[str, Any], path: Path,
-                  export: GraphExport, missing_only: bool, batch_size: int, progress: bool,
-                  total: int) -> EmbedResult:
-    """Encode an export and write the selected songs' vectors."""
-    selected = ~export.has_embedding if missing_only else torch.ones(export.num_songs, dtype=torch.bool)
+    if list(export.audio_features) != list(ckpt["audio_features"]):
+        raise ModelError("the graph's audio features differ from the model's",
+                         f"graph: {export.audio_features}, model: {ckpt['audio_features']}")
+    selected = (~export.has_embedding if missing_only
+                else torch.ones(export.num_songs, dtype=torch.bool))
     n_selected = int(selected.sum())
     if n_selected == 0:
-        return EmbedResult(checkpoint=path, songs=total, selected=0, write=None)
-
-    spec = FeatureSpec(**ckpt["features"])
-    x = spec.transform(export)
-    edge_index = export.undirected_edge_index(
-        export.graph_mask(ckpt["config"]["similar_min_score"]))
-    with torch.no_grad():
-        z = model.encode(x, edge_index)[: export.num_songs]
+        return EmbedResult(checkpoint=path, songs=export.num_songs, selected=0, write=None)
+    z = encode(model, build_inputs(export))
     idx = torch.nonzero(selected).flatten()
     ids = [export.song_ids[i] for i in idx.tolist()]
     write = write_embeddings(db, ids, z[idx], full=not missing_only, batch_size=batch_size,
                              progress=progress)
-    return EmbedResult(checkpoint=path, songs=total, selected=n_selected, write=write)
+    return EmbedResult(checkpoint=path, songs=export.num_songs, selected=n_selected,
+                       write=write)

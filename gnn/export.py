@@ -1,14 +1,11 @@
 """Stage 1: read the Neo4j graph into one typed PyTorch Geometric graph.
 
-Graph shape (why homogeneous): songs and the entities they link to (Artist, Album,
-Playlist, Genre) become the nodes of one :class:`torch_geometric.data.Data` graph with a
-``node_type`` vector, rather than a ``HeteroData`` with learned per-entity embeddings.
-Entities carry no features of their own: their input is zeros plus a one-hot of their
-type, so everything an entity "knows" comes from its songs through message passing. That
-is what makes the encoder inductive: most albums hold a single song and most artists a
-few, so per-entity lookup tables would memorise the training graph and say nothing about
-an album first seen after training. With one weight set per layer, any new node with
-features and edges is embedded the same way as the ones seen in training.
+Graph shape: songs and the entities they link to (Artist, Album, Playlist, Genre)
+become the nodes of one :class:`torch_geometric.data.Data` graph with a ``node_type``
+vector and an ``edge_type`` per relationship; :func:`gnn.model.build_inputs` turns it into
+the per-relation sparse matrices the heterogeneous encoder reads. Entities carry no
+features of their own (no per-entity lookup tables), so any node first seen after
+training is embedded like the ones seen in training.
 
 Export is streamed: each statement is read record by record (the driver fetches in
 batches of ``fetch_size``, 1000 by default) and appended to compact typed arrays, so no
@@ -24,7 +21,7 @@ import math
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,100 +53,6 @@ _EDGE_QUERIES = {
     "HAS_GENRE": ("gnn/export_has_genre", "Song", "Genre"),
     "SUBGENRE_OF": ("gnn/export_subgenre_of", "Genre", "Genre"),
 }
-
-
-@dataclass
-class FeatureSpec:
-    """How raw song attributes become input features; saved in the checkpoint.
-
-    Song features: the standardised audio features (the ETL's scaler, or one fitted on
-    the export), popularity scaled to 0..1 (missing: the training mean), release year
-    standardised (missing: the mean, i.e. 0), then the node-type one-hot. Entities get
-    zeros plus their one-hot.
-
-    Attributes:
-        features: audio feature names, in column order.
-        mean: per-feature mean of the audio scaler.
-        scale: per-feature standard deviation of the audio scaler.
-        popularity_mean: mean of popularity/100 over songs that have one.
-        year_mean: mean release year over songs that have one.
-        year_std: standard deviation of the release year (1.0 when degenerate).
-        scaler_source: ``"meta"`` (the ETL's scaler) or ``"fitted"`` (fitted on the export).
-    """
-
-    features: list[str]
-    mean: list[float]
-    scale: list[float]
-    popularity_mean: float = 0.5
-    year_mean: float = 2000.0
-    year_std: float = 1.0
-    scaler_source: str = "fitted"
-    node_types: list[str] = field(default_factory=lambda: list(NODE_TYPES))
-
-    @property
-    def dim(self) -> int:
-        """Width of the input feature vector."""
-        return len(self.features) + 2 + len(self.node_types)
-
-    @classmethod
-    def fit(cls, export: GraphExport) -> FeatureSpec:
-        """Take the ETL's audio scaler when the graph has one, else fit it; fit the rest."""
-        if export.scaler is not None:
-            features, mean, scale = export.scaler
-            source = "meta"
-        else:
-            audio = export.audio.double()
-            features = list(export.audio_features)
-            mean = audio.mean(0).tolist() if len(audio) else [0.0] * len(features)
-            std = audio.std(0, unbiased=False).tolist() if len(audio) else [1.0] * len(features)
-            # A constant column would divide by zero; StandardScaler uses 1.0 there too.
-            scale = [s if s > 1e-12 else 1.0 for s in std]
-            source = "fitted"
-        pop = export.popularity[~torch.isnan(export.popularity)] / 100.0
-        year = export.year[~torch.isnan(export.year)]
-        year_std = float(year.std(unbiased=False)) if len(year) > 1 else 1.0
-        return cls(
-            features=list(features),
-            mean=[float(v) for v in mean],
-            scale=[float(v) for v in scale],
-            popularity_mean=float(pop.mean()) if len(pop) else 0.5,
-            year_mean=float(year.mean()) if len(year) else 2000.0,
-            year_std=year_std if year_std > 1e-12 else 1.0,
-            scaler_source=source,
-        )
-
-    def transform(self, export: GraphExport) -> torch.Tensor:
-        """Input features for every node of ``export``.
-
-        Shapes:
-            returns ``[num_nodes, dim]`` float32; songs first, then entities by type.
-
-        Raises:
-            ModelError: the export's audio features are not the ones this spec knows.
-        """
-        if list(export.audio_features) != list(self.features):
-            raise ModelError(
-                "the graph's audio features differ from the model's",
-                f"graph: {export.audio_features}, model: {self.features}",
-            )
-        n_song = export.num_songs
-        x = torch.zeros(export.num_nodes, self.dim, dtype=torch.float32)
-        mean = torch.tensor(self.mean, dtype=torch.float64)
-        scale = torch.tensor(self.scale, dtype=torch.float64)
-        na = len(self.features)
-        x[:n_song, :na] = ((export.audio.double() - mean) / scale).float()
-        pop = export.popularity / 100.0
-        x[:n_song, na] = torch.where(torch.isnan(pop), self.popularity_mean, pop).float()
-        year = (export.year - self.year_mean) / self.year_std
-        x[:n_song, na + 1] = torch.nan_to_num(year, nan=0.0).float()
-        type_index = {t: i for i, t in enumerate(self.node_types)}
-        codes = torch.tensor([type_index[t] for t in export.node_types], dtype=torch.long)
-        x[torch.arange(export.num_nodes), na + 2 + codes[export.data.node_type]] = 1.0
-        return x
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON and the checkpoint."""
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -306,7 +209,7 @@ def export_graph(db: Database, progress: bool = True) -> GraphExport:
 
     Returns:
         The export, its id ↔ index maps, and raw song attributes (features are built
-        by :class:`FeatureSpec`, so the trained model's scaler can be applied later).
+        by :class:`gnn.model.SongFeatures`, fitted at training and saved with the model).
 
     Raises:
         ModelError: the graph holds no songs, or a song lacks an audio feature.
@@ -400,135 +303,4 @@ def export_graph(db: Database, progress: bool = True) -> GraphExport:
         audio_features=list(features),
         scaler=scaler,
         skipped_edges=skipped,
-    )
-
-
-_NEIGHBOUR_QUERIES = {
-    "Song": "gnn/neighbours_song",
-    "Artist": "gnn/neighbours_artist",
-    "Album": "gnn/neighbours_album",
-    "Playlist": "gnn/neighbours_playlist",
-    "Genre": "gnn/neighbours_genre",
-}
-#: Keys per query parameter list: large enough to amortise a round trip, small enough
-#: for a hub's relationships to stream without a huge parameter.
-_KEYS_PER_QUERY = 5000
-
-
-def export_neighbourhood(db: Database, song_ids: list[str], hops: int,
-                         progress: bool = True) -> GraphExport:
-    """The part of the graph that ``hops`` layers of message passing read for some songs.
-
-    Every node within ``hops`` hops of the songs, and every relationship of the nodes
-    within ``hops - 1`` hops: an encoder of ``hops`` layers gives those songs exactly the
-    embeddings it gives them on the whole graph, whatever it aggregates, while the rest
-    of the catalogue stays in the database. (A hub such as a genre brings its songs'
-    features in, but not their own relationships.)
-
-    Args:
-        db: the database.
-        song_ids: the songs to embed.
-        hops: the encoder's layers.
-        progress: show tqdm progress bars.
-
-    Returns:
-        A :class:`GraphExport` of that subgraph, numbered as :func:`export_graph` numbers
-        a whole graph (songs sorted by id, then each entity type sorted by key).
-
-    Raises:
-        ModelError: no such song, or a song lacks an audio feature.
-    """
-    scaler = _read_scaler(db)
-    features = scaler[0] if scaler else list(AUDIO_FEATURES)
-    seen: dict[str, set[str]] = {t: set() for t in NODE_TYPES}
-    seen["Song"].update(song_ids)
-    frontier: dict[str, set[str]] = {"Song": set(song_ids)}
-    edges: list[tuple[int, str, str, str, str, float]] = []
-    for _ in range(hops):
-        found: dict[str, set[str]] = {t: set() for t in NODE_TYPES}
-        for label, todo in frontier.items():
-            ordered = sorted(todo)
-            for start in range(0, len(ordered), _KEYS_PER_QUERY):
-                rows = db.stream(_NEIGHBOUR_QUERIES[label],
-                                 keys=ordered[start:start + _KEYS_PER_QUERY])
-                for row in _progress(rows, f"neighbours of {label}", progress):
-                    code = EDGE_TYPES.index(row["type"])
-                    score = row["score"]
-                    edges.append((code, row["a_label"], row["a_key"], row["b_label"],
-                                  row["b_key"], 1.0 if score is None else float(score)))
-                    for lab, key in ((row["a_label"], row["a_key"]),
-                                     (row["b_label"], row["b_key"])):
-                        if key not in seen[lab]:
-                            seen[lab].add(key)
-                            found[lab].add(key)
-        frontier = {t: k for t, k in found.items() if k}
-
-    songs = sorted(seen["Song"])
-    song_keys: list[str] = []
-    audio_buf, pop_buf, year_buf, has_buf = array("d"), array("d"), array("d"), array("b")
-    for start in range(0, len(songs), _KEYS_PER_QUERY):
-        rows = db.stream("gnn/songs_by_id", ids=songs[start:start + _KEYS_PER_QUERY],
-                         features=features)
-        for row in _progress(rows, "songs", progress):
-            values = row["audio"]
-            if any(v is None for v in values):
-                raise ModelError(f"song {row['id']!r} lacks an audio feature",
-                                 f"features {features}: {values}")
-            song_keys.append(row["id"])
-            audio_buf.extend(float(v) for v in values)
-            pop_buf.append(math.nan if row["popularity"] is None else float(row["popularity"]))
-            year_buf.append(math.nan if row["year"] is None else float(row["year"]))
-            has_buf.append(1 if row["has_embedding"] else 0)
-    missing = set(song_ids) - set(song_keys)
-    if missing:
-        raise ModelError(f"{len(missing)} songs to embed are not in the graph",
-                         ", ".join(sorted(missing)[:5]))
-    order = np.argsort(np.asarray(song_keys, dtype=object), kind="stable")
-    keys: dict[str, list[str]] = {"Song": [song_keys[i] for i in order]}
-    for t in NODE_TYPES[1:]:
-        keys[t] = sorted(seen[t])
-    offsets: dict[str, int] = {}
-    index: dict[str, dict[str, int]] = {}
-    start = 0
-    for t in NODE_TYPES:
-        offsets[t] = start
-        index[t] = {k: start + i for i, k in enumerate(keys[t])}
-        start += len(keys[t])
-
-    n_edges = len(edges)
-    src = np.empty(n_edges, dtype=np.int64)
-    dst = np.empty(n_edges, dtype=np.int64)
-    etypes = np.empty(n_edges, dtype=np.int8)
-    scores = np.empty(n_edges, dtype=np.float32)
-    for i, (code, a_label, a_key, b_label, b_key, score) in enumerate(edges):
-        src[i], dst[i] = index[a_label][a_key], index[b_label][b_key]
-        etypes[i], scores[i] = code, score
-    del edges, index
-    # An edge between two frontier nodes came from both ends: keep it once, in the
-    # (type, source, target) order export_graph uses.
-    key = np.stack([etypes.astype(np.int64), src, dst])
-    _, first = np.unique(key, axis=1, return_index=True)
-    first = np.sort(first)
-    src, dst, etypes, scores = src[first], dst[first], etypes[first], scores[first]
-    edge_order = np.lexsort((dst, src, etypes))
-    n_feat = len(features)
-    data = Data(
-        edge_index=torch.from_numpy(np.stack([src[edge_order], dst[edge_order]])),
-        edge_type=torch.from_numpy(etypes[edge_order].astype(np.int64)),
-        edge_score=torch.from_numpy(scores[edge_order].copy()),
-        node_type=torch.repeat_interleave(
-            torch.arange(len(NODE_TYPES)),
-            torch.tensor([len(keys[t]) for t in NODE_TYPES]),
-        ),
-        num_nodes=start,
-    )
-    return GraphExport(
-        data=data, keys=keys, offsets=offsets,
-        audio=torch.from_numpy(np.ascontiguousarray(
-            np.frombuffer(audio_buf, dtype=np.float64).reshape(-1, n_feat)[order])),
-        popularity=torch.from_numpy(np.frombuffer(pop_buf, dtype=np.float64)[order].copy()),
-        year=torch.from_numpy(np.frombuffer(year_buf, dtype=np.float64)[order].copy()),
-        has_embedding=torch.from_numpy(np.frombuffer(has_buf, dtype=np.int8)[order]
-                                       .astype(bool)),
-        audio_features=list(features), scaler=scaler,
     )

@@ -1,63 +1,70 @@
-"""Stage 3: train GraphSAGE by link prediction, save artifacts, write embeddings back.
+"""Stage 3: train the encoder for the served task, save artifacts, write embeddings back.
 
-Objective (unsupervised link prediction with negative sampling, BCE on decoder logits):
+The served task is playlist continuation with cold songs: given some songs of a
+playlist, rank songs that sit in no playlist yet. Training asks exactly that:
 
-- Positives are song–song pairs: the two ends of a SIMILAR edge, and songs that share an
-  artist, an album or a playlist. A shared-entity pair is drawn per song–entity edge
-  ("anchor") by picking a random other song of that entity among the edges training
-  may see. Genres are left out as positives (six genres split 28k songs: sharing one says
-  little) but stay in the graph for message passing.
-- Negatives are random song pairs: each positive ``(u, v)`` gets ``neg_ratio`` pairs
-  ``(u, w)`` with ``w`` a uniformly drawn song.
-- Similarity scores count through the loss: a SIMILAR positive is weighted by its score
-  (clipped to [0, 1]), so strongly similar pairs pull harder than weak ones. SAGEConv
-  ignores edge weights, so in message passing a score can only act as a filter:
-  ``similar_min_score`` drops weaker SIMILAR edges from the graph (off by default: the
-  ETL already keeps only each song's nearest, thresholded neighbours).
-- Each relation contributes at most ``max_positives_per_relation`` positives per epoch, so
-  the k-NN SIMILAR edges (k per song) don't drown the playlist and artist signal.
+- **Inner split.** A seeded ``inner_fraction`` of the graph's IN_PLAYLIST memberships is
+  hidden for the whole run (:func:`inner_split`; memberships are ordered by (song id,
+  playlist id) first, so the split depends on the graph only, never on row order).
+  Training sees the rest; the hidden part is only the early-stopping target.
+- **Objective.** Each epoch hides a random ``mask_frac`` of the visible memberships from
+  message passing. A hidden membership whose song is left with no visible playlist is a
+  target: its playlist's visible songs (at most ``max_seeds``) form the query (the mean
+  of their unit embeddings), and a sampled softmax over the cold songs (the targets and
+  up to ``max_candidates`` others) asks the target to rank first, with a learned logit
+  scale on the cosines (the served index ranks by cosine). A second term
+  (``task2_weight``) asks the same from one visible song of the playlist as the query
+  (a song page's "more like this"). Playlist identity codes are redrawn every epoch.
+- **Early stopping** on the served task over the inner split every ``eval_every``
+  epochs: the inner-hidden memberships of songs left with no inner-visible playlist
+  (the inner cold pool) are ranked for each playlist by cosine to the mean of its
+  inner-visible songs; Recall@10 over those playlists picks the weights (of the
+  exponential moving average of the weights, ``ema``). No improvement for ``patience``
+  epochs ends the run.
+- **Final embeddings** are encoded on the whole graph (every membership), as serving
+  and ``musicgraph embed`` will; the run also returns the embeddings of the graph
+  without the inner-hidden memberships (what serving would compute had they been
+  hidden), for fitting a ranker on the inner split.
 
-Target masking (option, off by default, see ``TrainConfig.mask_playlist_rate``): songs
-without playlists must still embed well (a new song, a song only known by its audio).
-Each epoch can hide a random share of the visible IN_PLAYLIST edges from message passing;
-their songs must then find their playlist mates from audio, artist, album and similarity
-alone, while the loss still asks for it.
-
-Validation: ``val_fraction`` of the SIMILAR and of the IN_PLAYLIST edges are held out:
-removed from message passing and from training positives for the whole run. A held-out
-playlist edge ``(s, p)`` becomes the pair (s, a random visible song of p), which measures
-exactly the playlist-less case. Each positive gets one random-song negative, fixed for
-the run. The mean of the two kinds' AUCs drives early stopping (best weights kept).
-
-Determinism: one seed feeds ``torch.manual_seed`` (weights, dropout) and a separate
-generator (splits and sampling); deterministic algorithms are switched on during
-training. On one machine with one thread count, the same seed gives identical embeddings.
+Determinism: one seed feeds ``torch.manual_seed`` (weights) and a generator (masks,
+codes, sampling); the inner split uses its own ``numpy`` generator from the same seed.
+On one machine with one thread count, the same seed and graph give identical embeddings.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 from torch import Tensor
 from tqdm import tqdm
 
-from gnn.export import EDGE_TYPES, FeatureSpec, GraphExport, export_graph
+from gnn.export import GraphExport, export_graph
 from gnn.model import (
     CHECKPOINT_NAME,
-    GraphSageEncoder,
+    CODE_KINDS,
+    GraphInputs,
+    GraphView,
+    HeteroSage,
     artifacts_dir,
+    build_inputs,
     build_model,
+    encode,
+    graph_view,
+    mean_adjacency,
     save_checkpoint,
 )
 from gnn.writeback import WriteReport, write_embeddings
@@ -67,82 +74,125 @@ from musicgraph.schema import MODEL_DATA_HASH
 
 log = logging.getLogger(__name__)
 
-#: Relations whose shared entity makes two songs a positive pair.
-CO_MEMBERSHIP = ("BY", "ON", "IN_PLAYLIST")
+#: Offset of the inner split's generator from the training seed (a split of its own,
+#: not the stream that draws the weights).
+INNER_SEED_OFFSET = 1000
+#: Offset of the generator that samples the inner task's seeds.
+TASK_SEED_OFFSET = 1
+#: Rank cutoff of the early-stopping metric.
+RECALL_K = 10
 
 
 @dataclass
 class TrainConfig:
     """Training configuration, saved as ``config.json`` and in the checkpoint.
 
+    The defaults are the tuned configuration (docs/design-notes.md); seeds 42 and 7 are
+    the evaluation's reporting seeds and choose nothing.
+
     Attributes:
-        hidden: hidden layer width.
+        hidden: layer-1 width.
         out: embedding width (the vector index's dimensions).
-        layers: SAGEConv layers.
-        aggr: neighbourhood aggregation.
-        dropout: dropout between layers.
+        code_dim: width of the random identity codes (0: none).
+        codes: node kinds with codes (``playlist``, ``artist``, ``album``).
+        use_similar: SIMILAR edges in message passing.
+        use_genre: playlists get the genres every member song carries as input.
+        genre_codes: genre as random identity codes instead of a one-hot.
+        year_rbf: Gaussian bumps on the release year (0: the standardised year only).
+        pop_rbf: Gaussian bumps on popularity (0: popularity only).
+        epochs: maximum epochs; one epoch is one full-batch optimiser step.
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
-        epochs: maximum epochs; one epoch is one full-batch optimiser step.
-        patience: epochs without validation AUC improvement before stopping.
-        val_every: validate (and consider a checkpoint) every this many epochs, and at
-            the last: a validation is a full forward pass plus two AUCs, a large share of
-            a training step.
-        min_delta: smallest AUC gain that counts as an improvement.
-        seed: seeds weights, splits and sampling.
-        neg_ratio: random negatives per positive.
-        val_fraction: share of SIMILAR and IN_PLAYLIST edges held out for validation.
-        mask_playlist_rate: share of visible IN_PLAYLIST edges hidden from message passing
-            each epoch (target masking); 0 turns it off (the default: see
-            docs/design-notes.md for what it was measured to do).
-        similar_min_score: SIMILAR edges scored below this leave the graph (None keeps all).
-        max_positives_per_relation: cap on positives per relation per epoch.
+        dropout: dropout on layer-1 outputs.
+        mask_frac: share of the visible memberships hidden each epoch (the positives).
+        init_scale: initial softmax logit scale (learned).
+        task2_weight: weight of the one-song query term (0: off).
+        task2_queries: one-song queries per epoch.
+        max_candidates: cold candidates per epoch besides the targets (all when fewer).
+        max_seeds: visible songs per playlist query (training and early stopping).
+        max_queries: playlists in the loss per epoch (0: all with targets).
+        eval_max_queries: inner-task playlists for early stopping (0: all).
+        ema: exponential moving average of the weights (0: off); early stopping and
+            the saved model use the average.
+        eval_every: evaluate the inner task every this many epochs, and at the last.
+        patience: epochs without inner Recall@10 gain before stopping.
         threads: torch intra-op threads during training (0: leave torch's setting).
+        seed: seeds weights, the inner split and sampling.
+        inner_fraction: share of the memberships hidden for early stopping.
         batch_size: songs per write-back transaction.
         write_back: store the embeddings in Neo4j after training.
     """
 
-    hidden: int = 64
+    hidden: int = 128
     out: int = 64
-    layers: int = 2
-    aggr: str = "mean"
-    dropout: float = 0.0
-    lr: float = 0.02
+    code_dim: int = 32
+    codes: tuple[str, ...] = ("playlist",)
+    use_similar: bool = True
+    use_genre: bool = True
+    genre_codes: bool = False
+    year_rbf: int = 8
+    pop_rbf: int = 0
+    epochs: int = 200
+    lr: float = 0.01
     weight_decay: float = 0.0
-    epochs: int = 150
-    patience: int = 15
-    val_every: int = 5
-    min_delta: float = 1e-4
+    dropout: float = 0.0
+    mask_frac: float = 0.2
+    init_scale: float = 10.0
+    task2_weight: float = 0.5
+    task2_queries: int = 1024
+    max_candidates: int = 20000
+    max_seeds: int = 100
+    max_queries: int = 0
+    eval_max_queries: int = 0
+    ema: float = 0.9
+    eval_every: int = 10
+    patience: int = 60
+    threads: int = 1
     seed: int = 42
-    neg_ratio: int = 1
-    val_fraction: float = 0.05
-    mask_playlist_rate: float = 0.0
-    similar_min_score: float | None = None
-    max_positives_per_relation: int = 40_000
-    threads: int = 0
+    inner_fraction: float = 0.2
     batch_size: int = 2000
     write_back: bool = True
+
+    def __post_init__(self) -> None:
+        # From JSON (config.json, the checkpoint) the codes come back as a list.
+        self.codes = tuple(self.codes)
 
     def validate(self) -> None:
         """Raise ModelError for values training can't use."""
         checks = [
             (self.hidden >= 1 and self.out >= 1, "hidden and out must be positive"),
-            (self.layers >= 1, "layers must be at least 1"),
+            (self.code_dim >= 0, "code_dim must be >= 0"),
+            (set(self.codes) <= set(CODE_KINDS), f"codes must be among {CODE_KINDS}"),
+            (not self.genre_codes or self.code_dim > 0, "genre_codes needs code_dim > 0"),
+            (self.year_rbf >= 0 and self.pop_rbf >= 0, "year_rbf and pop_rbf must be >= 0"),
             (self.epochs >= 1, "epochs must be at least 1"),
-            (self.patience >= 1, "patience must be at least 1"),
-            (self.val_every >= 1, "val_every must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
-            (self.neg_ratio >= 1, "neg_ratio must be at least 1"),
-            (0 < self.val_fraction < 1, "val_fraction must lie in (0, 1)"),
-            (0 <= self.mask_playlist_rate < 1, "mask_playlist_rate must lie in [0, 1)"),
+            (self.lr > 0 and math.isfinite(self.lr), "lr must be positive"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (0 <= self.dropout < 1, "dropout must lie in [0, 1)"),
-            (self.max_positives_per_relation >= 1, "max_positives_per_relation must be >= 1"),
+            (0 < self.mask_frac < 1, "mask_frac must lie in (0, 1)"),
+            (self.init_scale > 0, "init_scale must be positive"),
+            (self.task2_weight >= 0, "task2_weight must be >= 0"),
+            (self.task2_queries >= 1, "task2_queries must be at least 1"),
+            (self.max_candidates >= 1, "max_candidates must be at least 1"),
+            (self.max_seeds >= 1, "max_seeds must be at least 1"),
+            (self.max_queries >= 0 and self.eval_max_queries >= 0,
+             "max_queries and eval_max_queries must be >= 0"),
+            (0 <= self.ema < 1, "ema must lie in [0, 1)"),
+            (self.eval_every >= 1, "eval_every must be at least 1"),
+            (self.patience >= 1, "patience must be at least 1"),
             (self.threads >= 0, "threads must be >= 0"),
+            (0 < self.inner_fraction < 1, "inner_fraction must lie in (0, 1)"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ModelError(f"bad training configuration: {message}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON and the checkpoint (``codes`` as a list)."""
+        out = asdict(self)
+        out["codes"] = list(self.codes)
+        return out
 
 
 @dataclass
@@ -151,42 +201,55 @@ class TrainResult:
 
     Attributes:
         config: the configuration used.
-        history: one dict per epoch (``epoch``, ``loss``; on validated epochs also
-            ``val_auc`` and the per-kind AUCs).
+        history: one dict per epoch (``epoch``, ``loss``, None for an epoch with no
+            target; on evaluated epochs also ``inner_recall``).
         best_epoch: epoch of the kept weights.
-        best_val_auc: validation AUC of the kept weights (mean over held-out kinds).
-        val_auc_by_kind: validation AUC per held-out kind at the best epoch.
+        best_inner_recall: inner-split Recall@10 of the kept weights (None when the
+            graph had no inner query: the last epoch's weights are kept).
         seconds: wall time of the training loop.
         total_seconds: wall time of the whole run (export, training, artifacts, write-back).
-        artifacts: folder with the checkpoint, config, stats, hash and curve.
+        artifacts: folder with the checkpoint, config, stats, hash, metrics and curve.
         data_hash: sha256 of the exported data.
+        model_version: short stable id of the trained model (data hash, config, weights),
+            also in the checkpoint and ``metrics.json``.
         stats: graph statistics.
-        song_ids: song ids, aligned with ``embeddings``.
-        embeddings: ``[num_songs, out]`` final embeddings (before write-back's normalisation).
+        song_ids: song ids, aligned with ``embeddings`` and ``inner_embeddings``.
+        embeddings: ``[num_songs, out]`` final embeddings, encoded on the whole graph
+            (before write-back's normalisation).
+        export: the exported graph training read.
+        inner_hidden: ``[H, 2]`` int64 (song index, playlist index into
+            ``export.keys["Playlist"]``) of the memberships hidden by the inner split,
+            sorted.
+        inner_embeddings: ``[num_songs, out]`` embeddings of the final model on the
+            graph without the inner-hidden memberships.
         write: the write-back report (None when ``write_back`` is off).
     """
 
     config: TrainConfig
-    history: list[dict[str, float]]
+    history: list[dict[str, Any]]
     best_epoch: int
-    best_val_auc: float
-    val_auc_by_kind: dict[str, float]
+    best_inner_recall: float | None
     seconds: float
     total_seconds: float
     artifacts: Path
     data_hash: str
+    model_version: str
     stats: dict[str, Any]
     song_ids: list[str]
     embeddings: Tensor
+    export: GraphExport
+    inner_hidden: np.ndarray
+    inner_embeddings: Tensor
     write: WriteReport | None = None
 
     def summary(self) -> str:
         """A few lines for the CLI."""
-        kinds = ", ".join(f"{k} {v:.3f}" for k, v in self.val_auc_by_kind.items())
+        recall = ("no inner query (last epoch kept)" if self.best_inner_recall is None
+                  else f"{self.best_inner_recall:.4f}")
         lines = [
             f"trained {len(self.history)} epochs in {self.seconds:.1f}s "
             f"(total {self.total_seconds:.1f}s); best epoch {self.best_epoch}",
-            f"validation AUC {self.best_val_auc:.4f} (mean of: {kinds})",
+            f"inner-split Recall@{RECALL_K} {recall}; model {self.model_version}",
             f"artifacts in {self.artifacts}",
         ]
         if self.write is not None:
@@ -196,254 +259,341 @@ class TrainResult:
         return "\n".join(lines)
 
 
-@dataclass
-class _Members:
-    """Song–entity edges of one relation, grouped by entity (CSR) to draw co-members."""
+# --------------------------------------------------------------------------- inner split
+def inner_split(memberships: np.ndarray, song_keys: list[str], playlist_keys: list[str],
+                fraction: float, seed: int) -> np.ndarray:
+    """Which memberships the inner split hides.
 
-    songs: Tensor  # [A] song of each anchor edge
-    entities: Tensor  # [A] entity of each anchor edge
-    ptr: Tensor  # [num_nodes + 1] members of entity e are members[ptr[e]:ptr[e + 1]]
-    members: Tensor  # [A] songs, grouped by entity
+    The memberships are ordered by (song id, playlist id) before a seeded permutation
+    picks ``round(fraction * M)`` of them, so the choice depends on the keys and the
+    seed only: not on the order of the rows, of the export or of the indices.
 
-    @classmethod
-    def build(cls, songs: Tensor, entities: Tensor, num_nodes: int) -> _Members:
-        # Edges come sorted by song, so a stable sort by entity keeps members sorted too.
-        order = torch.argsort(entities, stable=True)
-        ptr = torch.zeros(num_nodes + 1, dtype=torch.long)
-        ptr[1:] = torch.cumsum(torch.bincount(entities, minlength=num_nodes), 0)
-        return cls(songs=songs, entities=entities, ptr=ptr, members=songs[order])
-
-    def draw(self, songs: Tensor, entities: Tensor, gen: torch.Generator,
-             is_member: bool) -> Tensor:
-        """Pair each ``(song, entity)`` with a uniformly drawn other member of the entity.
-
-        Args:
-            songs, entities: ``[P]`` each.
-            gen: the sampling generator.
-            is_member: the songs are members themselves (training anchors: draw among the
-                others) or not (held-out edges: draw among all members).
-
-        Returns:
-            ``[2, P']`` pairs, for the entities that have someone to draw.
-        """
-        start = self.ptr[entities]
-        count = self.ptr[entities + 1] - start
-        span = count - 1 if is_member else count
-        ok = span >= 1
-        songs, start, count, span = songs[ok], start[ok], count[ok], span[ok]
-        r = (torch.rand(len(songs), generator=gen, dtype=torch.float64) * span).long()
-        partner = self.members[start + r]
-        if is_member:
-            # Drawing in [0, count-1) and replacing a hit on the song itself by the last
-            # member is uniform over the count-1 others.
-            partner = torch.where(partner == songs, self.members[start + count - 1], partner)
-        return torch.stack([songs, partner])
-
-
-@dataclass
-class _Split:
-    """The fixed train/validation split."""
-
-    graph_mask: Tensor  # [E] edges in the graph at all
-    train_mp_mask: Tensor  # [E] edges training may pass messages over
-    playlist_cols: Tensor  # [Ep] columns of visible IN_PLAYLIST edges (maskable)
-    similar_pairs: Tensor  # [2, S] training SIMILAR positives
-    similar_weight: Tensor  # [S] their loss weights
-    members: dict[str, _Members]
-    val_pos: Tensor  # [2, V]
-    val_neg: Tensor  # [2, V]
-    val_kind: Tensor  # [V] index into _VAL_KINDS
-
-
-_VAL_KINDS = ("similar", "playlist")
-
-
-def _make_split(export: GraphExport, config: TrainConfig, gen: torch.Generator) -> _Split:
-    ei, scores = export.data.edge_index, export.data.edge_score
-    graph_mask = export.graph_mask(config.similar_min_score)
-
-    def hold_out(mask: Tensor) -> Tensor:
-        cols = torch.nonzero(mask & graph_mask).flatten()
-        n_val = int(round(len(cols) * config.val_fraction))
-        return cols[torch.randperm(len(cols), generator=gen)[:n_val]].sort().values
-
-    val_similar = hold_out(export.edge_mask("SIMILAR"))
-    val_playlist = hold_out(export.edge_mask("IN_PLAYLIST"))
-    train_mp = graph_mask.clone()
-    train_mp[val_similar] = False
-    train_mp[val_playlist] = False
-
-    members = {}
-    for rel in CO_MEMBERSHIP:
-        cols = torch.nonzero(export.edge_mask(rel) & train_mp).flatten()
-        members[rel] = _Members.build(ei[0, cols], ei[1, cols], export.num_nodes)
-    sim_cols = torch.nonzero(export.edge_mask("SIMILAR") & train_mp).flatten()
-
-    # Validation positives: held-out SIMILAR pairs, and held-out playlist edges (s, p)
-    # turned into (s, a visible song of p): the "song without its playlist" case.
-    playlist_pairs = members["IN_PLAYLIST"].draw(ei[0, val_playlist], ei[1, val_playlist],
-                                                 gen, is_member=False)
-    val_pos = torch.cat([ei[:, val_similar], playlist_pairs], dim=1)
-    val_kind = torch.cat([torch.zeros(len(val_similar), dtype=torch.long),
-                          torch.ones(playlist_pairs.size(1), dtype=torch.long)])
-    if val_pos.size(1) < 2:
-        raise ModelError("too few SIMILAR and IN_PLAYLIST edges to hold out a validation set",
-                         f"{val_pos.size(1)} pairs with val_fraction={config.val_fraction}")
-    val_neg = torch.stack([val_pos[0], torch.randint(0, export.num_songs, (val_pos.size(1),),
-                                                     generator=gen)])
-    return _Split(
-        graph_mask=graph_mask,
-        train_mp_mask=train_mp,
-        playlist_cols=torch.nonzero(export.edge_mask("IN_PLAYLIST") & train_mp).flatten(),
-        similar_pairs=ei[:, sim_cols],
-        similar_weight=scores[sim_cols].clamp(0.0, 1.0),
-        members=members,
-        val_pos=val_pos,
-        val_neg=val_neg,
-        val_kind=val_kind,
-    )
-
-
-def _cap(n: int, cap: int, gen: torch.Generator) -> Tensor:
-    """Indices of at most ``cap`` of ``n`` items, drawn without replacement."""
-    if n <= cap:
-        return torch.arange(n)
-    return torch.randperm(n, generator=gen)[:cap]
-
-
-def _epoch_batch(export: GraphExport, split: _Split, config: TrainConfig,
-                 gen: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    """One epoch's message-passing edges, positive pairs and their loss weights.
+    Args:
+        memberships: ``[M, 2]`` (song index, playlist index).
+        song_keys, playlist_keys: the keys the indices stand for.
+        fraction: share to hide.
+        seed: the training seed (the generator is seeded with ``seed +``
+            :data:`INNER_SEED_OFFSET`).
 
     Returns:
-        ``edge_index`` ``[2, E']`` (undirected), ``pos`` ``[2, P]``, ``weight`` ``[P]``.
+        ``[M]`` bool, True for a hidden membership (aligned with ``memberships``).
     """
-    keep = split.train_mp_mask.clone()
-    if config.mask_playlist_rate > 0 and len(split.playlist_cols):
-        hide = torch.rand(len(split.playlist_cols), generator=gen) < config.mask_playlist_rate
-        keep[split.playlist_cols[hide]] = False
-    edge_index = export.undirected_edge_index(keep)
+    m = len(memberships)
 
-    cap = config.max_positives_per_relation
-    sim_idx = _cap(split.similar_pairs.size(1), cap, gen)
-    pos_parts = [split.similar_pairs[:, sim_idx]]
-    weights = [split.similar_weight[sim_idx]]
-    for rel in CO_MEMBERSHIP:
-        m = split.members[rel]
-        idx = _cap(len(m.songs), cap, gen)
-        pairs = m.draw(m.songs[idx], m.entities[idx], gen, is_member=True)
-        pos_parts.append(pairs)
-        weights.append(torch.ones(pairs.size(1)))
-    return edge_index, torch.cat(pos_parts, dim=1), torch.cat(weights)
+    def rank(keys: list[str]) -> np.ndarray:
+        out = np.empty(len(keys), dtype=np.int64)
+        out[np.argsort(np.asarray(keys, dtype=object), kind="stable")] = np.arange(len(keys))
+        return out
+
+    order = np.lexsort((rank(playlist_keys)[memberships[:, 1]],
+                        rank(song_keys)[memberships[:, 0]]))
+    rng = np.random.default_rng(seed + INNER_SEED_OFFSET)
+    n_hide = int(round(m * fraction))
+    hide = np.zeros(m, dtype=bool)
+    hide[order[rng.permutation(m)[:n_hide]]] = True
+    return hide
 
 
-def _loss(model: GraphSageEncoder, z: Tensor, pos: Tensor, weight: Tensor, num_songs: int,
-          neg_ratio: int, gen: torch.Generator) -> Tensor:
-    """Weighted BCE on positives plus BCE on ``neg_ratio`` random-song negatives each."""
-    src = pos[0].repeat(neg_ratio)
-    neg = torch.stack([src, torch.randint(0, num_songs, (len(src),), generator=gen)])
-    pos_logit = model.decode(z, pos)
-    neg_logit = model.decode(z, neg)
-    pos_loss = F.binary_cross_entropy_with_logits(pos_logit, torch.ones_like(pos_logit),
-                                                  weight=weight, reduction="sum") / weight.sum()
-    neg_loss = F.binary_cross_entropy_with_logits(neg_logit, torch.zeros_like(neg_logit))
-    return pos_loss + neg_loss
+@dataclass
+class InnerTask:
+    """The served task on the inner split.
 
-
-def _auc(pos: Tensor, neg: Tensor) -> float:
-    labels = torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))]).numpy()
-    return float(roc_auc_score(labels, torch.cat([pos, neg]).numpy()))
-
-
-@torch.no_grad()
-def evaluate(model: GraphSageEncoder, x: Tensor, edge_index: Tensor,
-             split: _Split) -> dict[str, float]:
-    """Validation AUC per held-out kind (similar, playlist), their mean, and pooled.
-
-    Shapes:
-        ``x`` ``[N, F]``, ``edge_index`` ``[2, E]`` (training graph, held-out edges absent)
+    Attributes:
+        seeds: ``[Q, N]`` 0/1 CSR, each query's inner-visible songs (at most
+            ``max_seeds``, a seeded sample).
+        relevant: per query, the pool positions of its inner-hidden cold songs.
+        pool: ``[C]`` song indices with no inner-visible membership.
     """
-    model.eval()
-    z = model.encode(x, edge_index)
-    pos = model.decode(z, split.val_pos)
-    neg = model.decode(z, split.val_neg)
-    out = {"val_auc_pooled": _auc(pos, neg)}
-    for code, kind in enumerate(_VAL_KINDS):
-        sel = split.val_kind == code
-        if sel.sum() >= 1:
-            out[f"val_auc_{kind}"] = _auc(pos[sel], neg[sel])
-    # The mean over kinds, not the pooled AUC, drives early stopping: k-NN SIMILAR pairs
-    # outnumber held-out playlist pairs about 5:1 and are easy from audio alone, so the
-    # pooled figure would stop training while the playlist-less case still improves.
-    kinds = [v for k, v in out.items() if k != "val_auc_pooled"]
-    out["val_auc"] = sum(kinds) / len(kinds)
-    return out
+
+    seeds: sp.csr_matrix
+    relevant: list[np.ndarray]
+    pool: np.ndarray
+
+    @property
+    def num_queries(self) -> int:
+        return int(self.seeds.shape[0])
 
 
-def train_step(model: GraphSageEncoder, optimizer: torch.optim.Optimizer, x: Tensor,
-               export: GraphExport, split: _Split, config: TrainConfig,
-               gen: torch.Generator) -> float:
-    """One full-batch optimiser step on a fresh sample of positives and negatives."""
-    model.train()
-    edge_index, pos, weight = _epoch_batch(export, split, config, gen)
-    optimizer.zero_grad()
-    z = model.encode(x, edge_index)
-    loss = _loss(model, z, pos, weight, export.num_songs, config.neg_ratio, gen)
-    loss.backward()
-    optimizer.step()
-    return float(loss.detach())
+def inner_task(visible: sp.csr_matrix, hidden: np.ndarray, config: TrainConfig) -> InnerTask:
+    """Playlists with inner-visible songs and inner-hidden songs in the inner cold pool.
+
+    Args:
+        visible: ``[N, P]`` inner-visible memberships.
+        hidden: ``[H, 2]`` inner-hidden (song, playlist).
+        config: ``max_seeds``, ``eval_max_queries`` and ``seed``.
+    """
+    n, p = visible.shape
+    pool = np.flatnonzero(np.diff(visible.indptr) == 0)
+    pool_pos = np.full(n, -1)
+    pool_pos[pool] = np.arange(len(pool))
+    by_playlist = visible.T.tocsr()
+    targets: dict[int, list[int]] = {}
+    for s, pl in hidden:
+        if pool_pos[s] >= 0:
+            targets.setdefault(int(pl), []).append(int(pool_pos[s]))
+    queries = [pl for pl in sorted(targets)
+               if by_playlist.indptr[pl + 1] > by_playlist.indptr[pl]]
+    if config.eval_max_queries and len(queries) > config.eval_max_queries:
+        pick = np.random.default_rng(config.seed).choice(len(queries), config.eval_max_queries,
+                                                         replace=False)
+        queries = [queries[i] for i in np.sort(pick)]
+    rng = np.random.default_rng(config.seed + TASK_SEED_OFFSET)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    relevant = []
+    for q, pl in enumerate(queries):
+        seeds = by_playlist.indices[by_playlist.indptr[pl]:by_playlist.indptr[pl + 1]]
+        if len(seeds) > config.max_seeds:
+            seeds = np.sort(rng.choice(seeds, config.max_seeds, replace=False))
+        rows.append(np.full(len(seeds), q))
+        cols.append(seeds)
+        relevant.append(np.unique(np.asarray(targets[pl])))
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    seeds_m = sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(queries), n))
+    return InnerTask(seeds=seeds_m, relevant=relevant, pool=pool)
+
+
+def pool_recall(z: Tensor, task: InnerTask, k: int = RECALL_K, block: int = 512) -> float:
+    """Mean Recall@k of the task: the pool ranked by cosine to the mean of each query's
+    unit seed vectors (seeds are never in the pool)."""
+    unit = F.normalize(z.double(), dim=1).numpy()
+    cand = unit[task.pool].astype(np.float32)
+    recalls = []
+    for start in range(0, task.num_queries, block):
+        q = np.asarray(task.seeds[start:start + block] @ unit)
+        q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+        scores = q.astype(np.float32) @ cand.T
+        kk = min(k, scores.shape[1])
+        top = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        for i, row in enumerate(top):
+            rel = task.relevant[start + i]
+            recalls.append(np.isin(rel, row).sum() / len(rel))
+    return float(np.mean(recalls))
+
+
+# --------------------------------------------------------------------------- objective
+@dataclass
+class _Batch:
+    """One epoch's visible graph and targets."""
+
+    visible: sp.csr_matrix  # [N, P]
+    cold: np.ndarray  # [N] bool: no visible membership this epoch
+    t_song: np.ndarray  # [T] target songs (cold)
+    t_playlist: np.ndarray  # [T] their playlists
+
+
+def _epoch_batch(memberships: np.ndarray, shape: tuple[int, int], config: TrainConfig,
+                 gen: torch.Generator) -> _Batch:
+    """Hide a random ``mask_frac`` of the memberships: the masked graph and the targets
+    whose song is left with no visible membership."""
+    r, c = memberships[:, 0], memberships[:, 1]
+    hide = (torch.rand(len(r), generator=gen) < config.mask_frac).numpy()
+    vis = sp.csr_matrix((np.ones(int((~hide).sum()), np.float32), (r[~hide], c[~hide])),
+                        shape=shape)
+    cold = np.diff(vis.indptr) == 0
+    keep = cold[r[hide]]
+    return _Batch(visible=vis, cold=cold, t_song=r[hide][keep], t_playlist=c[hide][keep])
+
+
+def _pick(n: int, cap: int, gen: torch.Generator) -> np.ndarray:
+    """Positions of ``cap`` of ``n`` items drawn without replacement (all when fewer)."""
+    return torch.randperm(n, generator=gen)[:cap].numpy() if n > cap else np.arange(n)
+
+
+def _loss(model: HeteroSage, z: Tensor, batch: _Batch, config: TrainConfig,
+          gen: torch.Generator) -> Tensor | None:
+    """Sampled softmax of the cold targets against the cold candidates, per playlist
+    query (mean of its visible songs) plus ``task2_weight`` times the same per one-song
+    query. None when the epoch has no usable target (a tiny graph)."""
+    t_song, t_pl = batch.t_song, batch.t_playlist
+    if len(t_song) == 0:
+        return None
+    zn = F.normalize(z, dim=1)
+    n = z.shape[0]
+    pls = np.unique(t_pl)
+    if config.max_queries and len(pls) > config.max_queries:
+        pls = np.sort(pls[_pick(len(pls), config.max_queries, gen)])
+        sel = np.isin(t_pl, pls)
+        t_song, t_pl = t_song[sel], t_pl[sel]
+    vis_t = batch.visible.T.tocsr()
+    rows, cols = [], []
+    for qi, p in enumerate(pls):
+        s = vis_t.indices[vis_t.indptr[p]:vis_t.indptr[p + 1]]
+        if len(s) > config.max_seeds:
+            s = s[_pick(len(s), config.max_seeds, gen)]
+        rows.append(np.full(len(s), qi))
+        cols.append(s)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    has = np.bincount(r, minlength=len(pls)) > 0
+    qpos = np.searchsorted(pls, t_pl)
+    ok = has[qpos]
+    if not ok.any():
+        return None
+    qm = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(len(pls), n))
+    q = F.normalize(mean_adjacency(qm) @ zn, dim=1)
+    cand = np.flatnonzero(batch.cold)
+    if len(cand) > config.max_candidates:
+        extra = np.setdiff1d(cand, t_song)
+        pick = extra[torch.randperm(len(extra), generator=gen)[: config.max_candidates].numpy()]
+        cand = np.union1d(pick, np.unique(t_song))
+    cpos = np.full(n, -1)
+    cpos[cand] = np.arange(len(cand))
+    zc = zn[torch.from_numpy(cand)]
+    scale = model.log_scale.exp()
+    lsm = torch.log_softmax(scale * (q @ zc.T), dim=1)
+    loss = -lsm[torch.from_numpy(qpos[ok]), torch.from_numpy(cpos[t_song[ok]])].mean()
+    if config.task2_weight > 0:
+        sel_all = np.flatnonzero(ok)
+        sel = sel_all[_pick(len(sel_all), config.task2_queries, gen)]
+        src = []
+        for i in sel:
+            s = vis_t.indices[vis_t.indptr[t_pl[i]]:vis_t.indptr[t_pl[i] + 1]]
+            src.append(s[int(torch.randint(len(s), (1,), generator=gen))])
+        l2 = torch.log_softmax(scale * (zn[torch.from_numpy(np.asarray(src))] @ zc.T), dim=1)
+        loss = loss + config.task2_weight * -l2[torch.arange(len(sel)),
+                                                torch.from_numpy(cpos[t_song[sel]])].mean()
+    return loss
 
 
 @contextmanager
-def _deterministic(threads: int) -> Iterator[None]:
-    """Deterministic kernels (and a fixed thread count if given) for the block only."""
-    was = torch.are_deterministic_algorithms_enabled()
+def _threads(threads: int) -> Iterator[None]:
+    """A fixed torch thread count (if given) for the block only."""
     old_threads = torch.get_num_threads()
-    torch.use_deterministic_algorithms(True)
     if threads:
         torch.set_num_threads(threads)
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(was)
         torch.set_num_threads(old_threads)
 
 
-def _plot_curve(history: list[dict[str, float]], path: Path, best_epoch: int) -> None:
+def _plot_curve(history: list[dict[str, Any]], path: Path, best_epoch: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    epochs = [h["epoch"] for h in history]
-    validated = [h for h in history if "val_auc" in h]  # every val_every-th epoch
     fig, ax_loss = plt.subplots(figsize=(7, 4))
-    ax_loss.plot(epochs, [h["loss"] for h in history], color="tab:blue", label="training loss")
+    with_loss = [h for h in history if h["loss"] is not None]
+    ax_loss.plot([h["epoch"] for h in with_loss], [h["loss"] for h in with_loss],
+                 color="tab:blue", label="training loss")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss", color="tab:blue")
-    ax_auc = ax_loss.twinx()
-    val_epochs = [h["epoch"] for h in validated]
-    ax_auc.plot(val_epochs, [h["val_auc"] for h in validated], color="tab:orange",
-                label="validation AUC (mean of kinds)")
-    for kind, style in zip(_VAL_KINDS, (":", "--"), strict=True):
-        if f"val_auc_{kind}" in validated[0]:
-            ax_auc.plot(val_epochs, [h[f"val_auc_{kind}"] for h in validated],
-                        color="tab:orange", linestyle=style, linewidth=1,
-                        label=f"validation AUC, {kind}")
-    ax_auc.set_ylabel("validation AUC", color="tab:orange")
-    ax_auc.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch {best_epoch}")
+    ax_rec = ax_loss.twinx()
+    evaluated = [h for h in history if h.get("inner_recall") is not None]
+    ax_rec.plot([h["epoch"] for h in evaluated], [h["inner_recall"] for h in evaluated],
+                color="tab:orange", marker=".", label=f"inner-split Recall@{RECALL_K}")
+    ax_rec.set_ylabel(f"inner Recall@{RECALL_K}", color="tab:orange")
+    ax_rec.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch {best_epoch}")
     lines = ax_loss.get_legend_handles_labels()
-    more = ax_auc.get_legend_handles_labels()
+    more = ax_rec.get_legend_handles_labels()
     ax_loss.legend(lines[0] + more[0], lines[1] + more[1], loc="center right")
-    ax_loss.set_title("GraphSAGE link prediction")
+    ax_loss.set_title("GraphSAGE, playlist continuation with cold songs")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
+def model_version(data_hash: str, config: dict[str, Any], state: dict[str, Tensor]) -> str:
+    """First 16 hex digits of sha256 over the data hash, the config and the weights."""
+    h = hashlib.sha256()
+    h.update(data_hash.encode())
+    h.update(json.dumps(config, sort_keys=True).encode())
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].detach().contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class _Fit:
+    """The outcome of the training loop."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_recall: float | None = None
+    seconds: float = 0.0
+
+
+def fit(model: HeteroSage, graph: GraphInputs, visible: np.ndarray, task: InnerTask,
+        inner_view: GraphView, config: TrainConfig, gen: torch.Generator,
+        progress: bool = False) -> _Fit:
+    """The training loop: leaves ``model`` holding the kept (averaged) weights.
+
+    Args:
+        model: the encoder, initialised, its feature scaler fitted.
+        graph: the inputs.
+        visible: ``[V, 2]`` the memberships training may see (inner-visible).
+        task: the inner task (early stopping).
+        inner_view: the graph with the inner-visible memberships.
+        config: the configuration.
+        gen: the sampling generator.
+        progress: a tqdm bar.
+
+    Raises:
+        ModelError: the loss went non-finite.
+    """
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    shadow = copy.deepcopy(model.state_dict()) if config.ema else None
+    out = _Fit()
+    best_state: dict[str, Tensor] | None = None
+    shape = (graph.num_songs, graph.num_playlists)
+    t0 = time.perf_counter()
+    bar = tqdm(range(1, config.epochs + 1), desc="train", unit=" epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        batch = _epoch_batch(visible, shape, config, gen)
+        codes = (graph.random_codes(model.code_kinds, config.code_dim, gen)
+                 if config.code_dim else {})
+        z = model(graph, graph_view(graph, batch.visible), codes)
+        loss = _loss(model, z, batch, config, gen)
+        record: dict[str, Any] = {"epoch": epoch, "loss": None}
+        if loss is not None:
+            if not torch.isfinite(loss):
+                raise ModelError(f"training diverged at epoch {epoch} (loss {float(loss.detach())}): "
+                                 "lower the learning rate")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            record["loss"] = float(loss.detach())
+            if shadow is not None:
+                with torch.no_grad():
+                    for k, v in model.state_dict().items():
+                        if v.dtype.is_floating_point:
+                            shadow[k].mul_(config.ema).add_(v, alpha=1 - config.ema)
+        out.history.append(record)
+        if epoch % config.eval_every and epoch != config.epochs:
+            continue
+        live = copy.deepcopy(model.state_dict()) if shadow is not None else None
+        if shadow is not None:
+            model.load_state_dict(shadow)
+        recall = (pool_recall(encode(model, graph, inner_view), task)
+                  if task.num_queries else None)
+        record["inner_recall"] = recall
+        # Without inner queries (a tiny graph) every evaluation replaces the kept weights:
+        # the last epoch's are kept.
+        if recall is None or out.best_recall is None or recall > out.best_recall:
+            out.best_recall, out.best_epoch = recall, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        if live is not None:
+            model.load_state_dict(live)
+        log.info("epoch %d loss %s inner R@%d %s", epoch, record["loss"], RECALL_K, recall)
+        bar.set_postfix(loss=record["loss"], inner_recall=recall, best=out.best_recall)
+        if recall is not None and epoch - out.best_epoch >= config.patience:
+            log.info("early stop at epoch %d (best %d)", epoch, out.best_epoch)
+            break
+    bar.close()
+    assert best_state is not None  # the last epoch is always evaluated
+    model.load_state_dict(best_state)
+    model.eval()
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
 def train(db: Database, config: TrainConfig | None = None, *, models: Path | None = None,
           progress: bool = True) -> TrainResult:
-    """Export the graph, train GraphSAGE, save artifacts and write embeddings back.
+    """Export the graph, train the encoder, save artifacts and write embeddings back.
 
     Args:
         db: the database.
@@ -453,7 +603,7 @@ def train(db: Database, config: TrainConfig | None = None, *, models: Path | Non
         progress: show tqdm progress bars.
 
     Returns:
-        The run's history, metrics, artifact folder and embeddings.
+        The run's history, metrics, artifact folder, embeddings and inner split.
 
     Raises:
         ModelError: bad configuration, an unusable graph, or training that diverged.
@@ -462,86 +612,69 @@ def train(db: Database, config: TrainConfig | None = None, *, models: Path | Non
     config.validate()
     t_total = time.perf_counter()
     export = export_graph(db, progress=progress)
-    spec = FeatureSpec.fit(export)
-    x = spec.transform(export)
     data_hash = export.data_hash()
     stats = export.stats()
     log.info("graph: %s nodes, %s edges, hash %s", stats["num_nodes"], stats["num_edges"],
              data_hash[:12])
+    graph = build_inputs(export)
+    hide = inner_split(graph.memberships, graph.song_ids, graph.playlist_keys,
+                       config.inner_fraction, config.seed)
+    inner_hidden = graph.memberships[hide]
+    inner_visible = graph.memberships[~hide]
+    inner_matrix = graph.membership_matrix(~hide)
+    inner_view = graph_view(graph, inner_matrix)
+    task = inner_task(inner_matrix, inner_hidden, config)
+    log.info("inner split: %d hidden of %d memberships, %d queries, pool %d",
+             len(inner_hidden), len(graph.memberships), task.num_queries, len(task.pool))
 
-    with _deterministic(config.threads):
+    config_dict = config.to_dict()
+    with _threads(config.threads):
         torch.manual_seed(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
-        split = _make_split(export, config, gen)
-        model = build_model(spec.dim, asdict(config))
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                     weight_decay=config.weight_decay)
-        eval_edges = export.undirected_edge_index(split.train_mp_mask)
+        model = build_model(config_dict, graph.x_raw.shape[1], len(graph.genre_keys))
+        model.features.fit(graph.x_raw)
+        model.genre_keys = list(graph.genre_keys)
+        result = fit(model, graph, inner_visible, task, inner_view, config, gen, progress)
+        embeddings = encode(model, graph).clone()
+        inner_embeddings = encode(model, graph, inner_view).clone()
 
-        history: list[dict[str, float]] = []
-        best_auc, best_epoch, best_state, best_metrics = -1.0, 0, None, {}
-        t_train = time.perf_counter()
-        bar = tqdm(range(1, config.epochs + 1), desc="train", unit=" epoch", disable=not progress)
-        for epoch in bar:
-            loss = train_step(model, optimizer, x, export, split, config, gen)
-            if not torch.isfinite(torch.tensor(loss)):
-                raise ModelError(f"training diverged at epoch {epoch} (loss {loss}): "
-                                 "lower the learning rate")
-            if epoch % config.val_every and epoch != config.epochs:
-                history.append({"epoch": epoch, "loss": loss})
-                continue
-            metrics = evaluate(model, x, eval_edges, split)
-            history.append({"epoch": epoch, "loss": loss, **metrics})
-            log.info("epoch %d loss %.4f val_auc %.4f", epoch, loss, metrics["val_auc"])
-            bar.set_postfix(loss=f"{loss:.4f}", val_auc=f"{metrics['val_auc']:.4f}",
-                            best=f"{max(best_auc, metrics['val_auc']):.4f}")
-            if metrics["val_auc"] > best_auc + config.min_delta:
-                best_auc, best_epoch, best_metrics = metrics["val_auc"], epoch, metrics
-                best_state = copy.deepcopy(model.state_dict())
-            elif epoch - best_epoch >= config.patience:
-                log.info("early stop at epoch %d (best %d)", epoch, best_epoch)
-                break
-        bar.close()
-        seconds = time.perf_counter() - t_train
-        assert best_state is not None  # at least one epoch ran
-        model.load_state_dict(best_state)
-        model.eval()
-        with torch.no_grad():
-            # Final embeddings see the whole graph, held-out edges included, exactly as
-            # inductive embedding later will.
-            z = model.encode(x, export.undirected_edge_index(split.graph_mask))
-        embeddings = z[: export.num_songs].clone()
-
+    version = model_version(data_hash, config_dict, model.state_dict())
     out_dir = artifacts_dir(models)
     out_dir.mkdir(parents=True, exist_ok=True)
-    by_kind = {k.removeprefix("val_auc_"): v for k, v in best_metrics.items()
-               if k.startswith("val_auc_") and k != "val_auc_pooled"}
-    config_dict = asdict(config)
-    save_checkpoint(out_dir / CHECKPOINT_NAME, model, config_dict, spec.to_dict(), {
-        "node_types": list(export.node_types),
-        "edge_types": list(EDGE_TYPES),
+    features = {"columns": list(graph.audio_features) + ["popularity/100", "release_year"],
+                "mean": model.features.mean.tolist(), "std": model.features.std.tolist(),
+                "year_rbf": config.year_rbf, "pop_rbf": config.pop_rbf}
+    save_checkpoint(out_dir / CHECKPOINT_NAME, model, config_dict, {
+        "audio_features": list(graph.audio_features),
+        "features": features,
         "data_hash": data_hash,
-        "best_epoch": best_epoch,
-        "best_val_auc": best_auc,
+        "model_version": version,
+        "best_epoch": result.best_epoch,
+        "best_inner_recall": result.best_recall,
     })
     (out_dir / "config.json").write_text(json.dumps(config_dict, indent=2) + "\n")
     (out_dir / "graph_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     (out_dir / MODEL_DATA_HASH).write_text(data_hash + "\n")
-    (out_dir / "features.json").write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+    (out_dir / "features.json").write_text(json.dumps(features, indent=2) + "\n")
     (out_dir / "metrics.json").write_text(json.dumps({
-        "best_epoch": best_epoch, "best_val_auc": best_auc, "val_auc_by_kind": by_kind,
-        "epochs_run": len(history), "train_seconds": round(seconds, 3),
-        "data_hash": data_hash, "history": history,
+        "best_epoch": result.best_epoch, "best_inner_recall": result.best_recall,
+        "model_version": version, "epochs_run": len(result.history),
+        "train_seconds": round(result.seconds, 3), "data_hash": data_hash,
+        "inner_split": {"hidden": len(inner_hidden), "memberships": len(graph.memberships),
+                        "queries": task.num_queries, "pool": len(task.pool)},
+        "history": result.history,
     }, indent=2) + "\n")
-    _plot_curve(history, out_dir / "training_curve.png", best_epoch)
+    _plot_curve(result.history, out_dir / "training_curve.png", result.best_epoch)
 
     write = None
     if config.write_back:
         write = write_embeddings(db, export.song_ids, embeddings, full=True,
                                  batch_size=config.batch_size, progress=progress)
     return TrainResult(
-        config=config, history=history, best_epoch=best_epoch, best_val_auc=best_auc,
-        val_auc_by_kind=by_kind, seconds=seconds,
+        config=config, history=result.history, best_epoch=result.best_epoch,
+        best_inner_recall=result.best_recall, seconds=result.seconds,
         total_seconds=time.perf_counter() - t_total, artifacts=out_dir, data_hash=data_hash,
-        stats=stats, song_ids=list(export.song_ids), embeddings=embeddings, write=write,
+        model_version=version, stats=stats, song_ids=list(export.song_ids),
+        embeddings=embeddings, export=export, inner_hidden=inner_hidden,
+        inner_embeddings=inner_embeddings, write=write,
     )

@@ -69,7 +69,7 @@ def test_evaluate_end_to_end_on_a_small_catalogue(tmp_path: Path):
                              playlist_name="Second", playlist_genre="pop",
                              playlist_subgenre="dance pop"))
     csv_path = write_csv(tmp_path / "songs.csv", rows)
-    settings = EvalSettings(csv_path=csv_path, train=TrainConfig(epochs=10, val_every=5),
+    settings = EvalSettings(csv_path=csv_path, train=TrainConfig(epochs=10, eval_every=5),
                             out_dir=tmp_path / "out", threads=1, workers=2, progress=False)
     report = evaluate(settings, seed=3, json_path=tmp_path / "report.json")
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
-from gnn.export import FeatureSpec, export_graph
+from gnn.export import export_graph
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
 from tests.support import (
@@ -36,27 +35,27 @@ def test_export_maps_and_hash(graph: Database, planted):
     assert got == expected
     assert export.index_of("Artist", "c1a2") == export.offsets["Artist"] + \
         export.keys["Artist"].index("c1a2")
-    # The ETL's scaler is used, and features are standardised songs + type one-hots.
-    spec = FeatureSpec.fit(export)
-    assert spec.scaler_source == "meta"
-    x = spec.transform(export)
-    assert x.shape == (export.num_nodes, spec.dim)
-    assert torch.allclose(x[:n_songs, :12].mean(0), torch.zeros(12), atol=1e-4)
-    assert torch.equal(x[:, -5:].sum(1), torch.ones(export.num_nodes))
     # Same graph, same hash: the hash does not depend on Neo4j's row order.
     assert export_graph(graph, progress=False).data_hash() == export.data_hash()
 
 
-def test_export_fits_scaler_without_meta(db: Database, planted):
+def test_export_without_meta_has_no_scaler(db: Database, planted):
     load_planted(db, planted, with_scaler=False)
     export = export_graph(db, progress=False)
-    assert export.scaler is None
-    spec = FeatureSpec.fit(export)
-    assert spec.scaler_source == "fitted"
-    assert torch.allclose(spec.transform(export)[: export.num_songs, :12].std(0, unbiased=False),
-                          torch.ones(12), atol=1e-3)
+    assert export.scaler is None and export.stats()["audio_scaler"] == "fitted"
 
 
 def test_export_rejects_an_empty_graph(db: Database):
     with pytest.raises(ModelError, match="no songs"):
         export_graph(db, progress=False)
+
+
+def test_in_memory_planted_export_matches_neo4j(graph: Database, planted):
+    """tests/gnn/graphs.py numbers the planted graph as the real export does, so the
+    tests without Neo4j run on the graph these tests load."""
+    from tests.gnn.graphs import planted_export
+
+    real, mine = export_graph(graph, progress=False), planted_export(planted)
+    assert real.keys == mine.keys
+    assert real.data.edge_index.tolist() == mine.data.edge_index.tolist()
+    assert real.data.edge_type.tolist() == mine.data.edge_type.tolist()
