@@ -67,9 +67,11 @@ from gnn.model import (
     mean_adjacency,
     save_checkpoint,
 )
-from gnn.writeback import WriteReport, write_embeddings
+from gnn.ranker import RankerFitConfig, fit_ranker
+from gnn.writeback import WriteReport, record_model_version, write_embeddings
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
+from musicgraph.ranking import RANKER_FILE, Ranker
 from musicgraph.schema import MODEL_DATA_HASH
 
 log = logging.getLogger(__name__)
@@ -222,6 +224,7 @@ class TrainResult:
             sorted.
         inner_embeddings: ``[num_songs, out]`` embeddings of the final model on the
             graph without the inner-hidden memberships.
+        ranker: the served ranker fit on the inner split (saved as ``ranker.json``).
         write: the write-back report (None when ``write_back`` is off).
     """
 
@@ -240,6 +243,7 @@ class TrainResult:
     export: GraphExport
     inner_hidden: np.ndarray
     inner_embeddings: Tensor
+    ranker: Ranker
     write: WriteReport | None = None
 
     def summary(self) -> str:
@@ -250,6 +254,9 @@ class TrainResult:
             f"trained {len(self.history)} epochs in {self.seconds:.1f}s "
             f"(total {self.total_seconds:.1f}s); best epoch {self.best_epoch}",
             f"inner-split Recall@{RECALL_K} {recall}; model {self.model_version}",
+            f"ranker: C={self.ranker.report.get('c')}, inner validation Recall@10 "
+            f"{self.ranker.report.get('validation_recall_at_10')}, "
+            f"{self.ranker.report.get('queries')} queries",
             f"artifacts in {self.artifacts}",
         ]
         if self.write is not None:
@@ -666,15 +673,29 @@ def train(db: Database, config: TrainConfig | None = None, *, models: Path | Non
     }, indent=2) + "\n")
     _plot_curve(result.history, out_dir / "training_curve.png", result.best_epoch)
 
+    # The ranker learns from the same hidden memberships, with features computed on the
+    # graph without them and the embeddings that graph gives (gnn.ranker).
+    ranker = fit_ranker(export, inner_hidden, inner_embeddings.numpy(), model_version=version,
+                        data_hash=data_hash, config=RankerFitConfig(seed=config.seed),
+                        progress=progress)
+    (out_dir / "ranker_report.json").write_text(json.dumps(ranker.report, indent=2) + "\n")
+
     write = None
     if config.write_back:
+        # While the vectors change, the graph's model version names none: the app answers
+        # 503 rather than scoring new embeddings with the old ranker (or the reverse).
+        record_model_version(db, f"writing:{version}", data_hash)
         write = write_embeddings(db, export.song_ids, embeddings, full=True,
                                  batch_size=config.batch_size, progress=progress)
+        ranker.save(out_dir / RANKER_FILE)
+        record_model_version(db, version, data_hash)
+    else:
+        ranker.save(out_dir / RANKER_FILE)
     return TrainResult(
         config=config, history=result.history, best_epoch=result.best_epoch,
         best_inner_recall=result.best_recall, seconds=result.seconds,
         total_seconds=time.perf_counter() - t_total, artifacts=out_dir, data_hash=data_hash,
         model_version=version, stats=stats, song_ids=list(export.song_ids),
         embeddings=embeddings, export=export, inner_hidden=inner_hidden,
-        inner_embeddings=inner_embeddings, write=write,
+        inner_embeddings=inner_embeddings, ranker=ranker, write=write,
     )
