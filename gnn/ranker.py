@@ -98,6 +98,17 @@ class RankTables:
                 memb[int(s), int(p)] = 0
         self.membership = sp.csr_matrix(memb)
         self.membership.eliminate_zeros()
+        if hidden is not None and len(hidden):
+            # A song's genres come with its playlist rows (the CSV's playlist_genre and
+            # playlist_subgenre): a graph that never had the hidden memberships has no
+            # genre for a song they leave without a playlist, as the evaluation's split and
+            # a new song loaded without a playlist have none. (A song that keeps a
+            # playlist keeps its genres: which row gave which genre is not in the graph.)
+            had = np.asarray(incidence("IN_PLAYLIST", "Playlist").sum(axis=1)).ravel() > 0
+            now = np.asarray(self.membership.sum(axis=1)).ravel() > 0
+            keep = sp.diags((~(had & ~now)).astype(np.float64))
+            self.song_genre = sp.csr_matrix(keep @ self.song_genre)
+            self.song_genre.eliminate_zeros()
         sel = et == EDGE_TYPES.index("SUBGENRE_OF")
         self.is_subgenre = np.zeros(len(export.keys["Genre"]), dtype=bool)
         self.is_subgenre[ei[0, sel] - off["Genre"]] = True

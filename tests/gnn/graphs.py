@@ -12,9 +12,13 @@ from musicgraph.schema import AUDIO_FEATURES
 from tests.support import Planted
 
 
-def planted_export(planted: Planted, drop_memberships: set[tuple[str, str]] | None = None
-                   ) -> GraphExport:
-    """The export of the planted graph (minus ``drop_memberships``, (song, playlist))."""
+def planted_export(planted: Planted, drop_memberships: set[tuple[str, str]] | None = None,
+                   genres_follow_playlists: bool = False) -> GraphExport:
+    """The export of the planted graph (minus ``drop_memberships``, (song, playlist)).
+
+    With ``genres_follow_playlists``, a song the dropped memberships leave without a
+    playlist also loses its genres, as a CSV row loaded without its playlist would.
+    """
     drop = drop_memberships or set()
     songs = sorted(planted.songs, key=lambda s: s["id"])
     keys: dict[str, list[str]] = {
@@ -39,8 +43,10 @@ def planted_export(planted: Planted, drop_memberships: set[tuple[str, str]] | No
         edges.append((EDGE_TYPES.index("ON"), i, index["Album"][s["album"]]))
         edges += [(EDGE_TYPES.index("IN_PLAYLIST"), i, index["Playlist"][p])
                   for p in s["playlists"] if (s["id"], p) not in drop]
-        edges += [(EDGE_TYPES.index("HAS_GENRE"), i, index["Genre"][g["name"]])
-                  for g in s["genres"]]
+        emptied = bool(s["playlists"]) and all((s["id"], p) in drop for p in s["playlists"])
+        if not (genres_follow_playlists and emptied):
+            edges += [(EDGE_TYPES.index("HAS_GENRE"), i, index["Genre"][g["name"]])
+                      for g in s["genres"]]
     for sg in planted.subgenres:
         edges.append((EDGE_TYPES.index("SUBGENRE_OF"), index["Genre"][sg["sub"]],
                       index["Genre"][sg["genre"]]))
