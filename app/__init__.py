@@ -21,7 +21,7 @@ import threading
 from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_openapi3 import Info, OpenAPI
@@ -33,6 +33,9 @@ from musicgraph.config import Neo4jSettings, models_dir
 from musicgraph.db import Database, set_work_deadline
 from musicgraph.errors import DatabaseUnavailableError, InputError, MusicGraphError
 from musicgraph.ranking import Ranker
+
+if TYPE_CHECKING:
+    from app.recommend import ResultCache
 
 DEFAULTS: dict[str, Any] = {
     # Seconds a query may be retried while Neo4j is away before the app answers 503.
@@ -47,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
     # One JSON line per request on stderr (app.telemetry).
     "REQUEST_LOG": True,
+    # Recent recommendation answers kept per process (0: none), and how long a read of
+    # the graph's model state is trusted before a retrain or embed run is noticed.
+    "RESULT_CACHE_SIZE": 20_000,
+    "RESULT_CACHE_SECONDS": 1.0,
 }
 
 _lock = threading.Lock()
@@ -58,6 +65,22 @@ def get_ranker() -> Ranker:
     from app.recommend import load_ranker
 
     return load_ranker(Path(current_app.config.get("MODELS_DIR") or models_dir()))
+
+
+def get_cache() -> ResultCache:
+    """This process's cache of recent recommendation answers for the current app."""
+    from app.recommend import ResultCache
+
+    app = current_app
+    cache = app.extensions.get("musicgraph_cache")
+    if cache is None:
+        with _lock:
+            cache = app.extensions.get("musicgraph_cache")
+            if cache is None:
+                cache = ResultCache(int(app.config["RESULT_CACHE_SIZE"]),
+                                    float(app.config["RESULT_CACHE_SECONDS"]))
+                app.extensions["musicgraph_cache"] = cache
+    return cache
 
 
 def get_db() -> Database:

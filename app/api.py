@@ -11,7 +11,7 @@ from typing import Any
 from flask import jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
-from app import contract, get_db, get_ranker, recommend
+from app import contract, get_cache, get_db, get_ranker, recommend
 
 bp = APIBlueprint("api", __name__)
 
@@ -53,7 +53,7 @@ def song_recommendations(path: contract.SongPath, query: contract.Recommendation
     """Recommendations for a song (the text above goes into the OpenAPI document)."""
     seed, recs = recommend.recommend_for_song(get_db(), path.song_id, query.k,
                                               max_per_artist=query.max_per_artist,
-                                              ranker=get_ranker())
+                                              ranker=get_ranker(), cache=get_cache())
     seed.pop("embedded", None)
     return jsonify({"seed": seed, "recommendations": _recs(recs)})
 
@@ -67,7 +67,7 @@ def seeds_recommendations(query: contract.SeedsQuery):
     """Continue a set of songs (the text above goes into the OpenAPI document)."""
     seeds, recs = recommend.recommend_for_seeds(get_db(), query.seeds.split(","), query.k,
                                                 max_per_artist=query.max_per_artist,
-                                                ranker=get_ranker())
+                                                ranker=get_ranker(), cache=get_cache())
     for s in seeds:
         s.pop("embedded", None)
     return jsonify({"seeds": seeds, "recommendations": _recs(recs)})

@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from app import get_db, get_ranker, graph, picks, recommend
+from app import get_cache, get_db, get_ranker, graph, picks, recommend
 from app import playlist as playlists
 from musicgraph.errors import InputError, ModelError
 
@@ -77,7 +77,7 @@ def song(song_id: str):
     try:
         _, recs = recommend.recommend_for_song(
             db, song_id, int(current_app.config["PAGE_RECOMMENDATIONS"]), max_per_artist=cap,
-            ranker=get_ranker())
+            ranker=get_ranker(), cache=get_cache())
     except ModelError as exc:
         # The song is shown even before it has an embedding; only the list is missing.
         unavailable = exc.message

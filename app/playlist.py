@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app import get_ranker, recommend
+from app import get_cache, get_ranker, recommend
 from musicgraph.db import Database
 from musicgraph.errors import InputError, ModelError
 
@@ -177,7 +177,7 @@ def builder(db: Database, playlist: Playlist, q: str = "", k: int = 10) -> Build
         try:
             _, view.recommendations = recommend.recommend_for_seeds(
                 db, view.playlist.ids, k, max_per_artist=playlist.max_per_artist,
-                ranker=get_ranker())
+                ranker=get_ranker(), cache=get_cache())
         except ModelError as exc:
             # The playlist still shows before training; only the continuation is missing.
             view.unavailable = exc.message

@@ -28,8 +28,11 @@ come from the ranker's artifact, so serving draws candidates as the ranker was f
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,6 +296,7 @@ def rank_statement(restricted: bool) -> str:
 def recommend_for_song(db: Database, song_id: str, k: int = 10,
                        candidates: Sequence[str] | None = None,
                        max_per_artist: int = SONG_MAX_PER_ARTIST, *, ranker: Ranker,
+                       cache: ResultCache | None = None,
                        ) -> tuple[dict[str, Any], list[Recommendation]]:
     """The seed song and its top-``k`` recommendations, each with reason and path.
 
@@ -303,6 +307,7 @@ def recommend_for_song(db: Database, song_id: str, k: int = 10,
         candidates: when given, only these song ids may be recommended (evaluation).
         max_per_artist: at most this many songs by one artist (0: no cap).
         ranker: the fitted ranker (:func:`load_ranker`).
+        cache: recent answers (:class:`ResultCache`).
 
     Raises:
         InputError: bad ``k``. NotFoundError: unknown song.
@@ -310,13 +315,14 @@ def recommend_for_song(db: Database, song_id: str, k: int = 10,
         DatabaseUnavailableError: Neo4j down, or the vector index missing.
     """
     seeds, recs = recommend_for_seeds(db, [song_id], k, candidates, max_per_artist,
-                                      ranker=ranker)
+                                      ranker=ranker, cache=cache)
     return seeds[0], recs
 
 
 def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
                         candidates: Sequence[str] | None = None,
                         max_per_artist: int = DEFAULTS.set_max_per_artist, *, ranker: Ranker,
+                        cache: ResultCache | None = None,
                         ) -> tuple[list[dict[str, Any]], list[Recommendation]]:
     """Songs that continue a set of seed songs (a playlist), seeds excluded.
 
@@ -331,6 +337,7 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
         max_per_artist: at most this many songs by one artist (0: no cap, the default
             for a seed set).
         ranker: the fitted ranker (:func:`load_ranker`).
+        cache: recent answers (:class:`ResultCache`); never used with ``candidates``.
 
     Returns:
         The seeds' summaries and the ranked recommendations.
@@ -342,27 +349,108 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
     check_k(k)
     check_max_per_artist(max_per_artist)
     ids = check_seeds(seed_ids)
-    seeds = songs_by_id(db, ids)
-    if not any(s["embedded"] for s in seeds):
-        raise ModelError("no embedding for the seed song(s) yet: run `musicgraph train`",
-                         ", ".join(ids[:10]))
+    key = None
+    if cache is not None and candidates is None:
+        key = (tuple(ids), k, max_per_artist, ranker.version(), cache.graph_state(db))
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
     config = ranker.ranking_config()
     fetch = (config.overfetch_capped if max_per_artist else config.overfetch) * k + 10
-    listed = ListFilter(seeds, max_per_artist)
     cand_list = list(dict.fromkeys(candidates)) if candidates is not None else None
     statement = rank_statement(restricted=cand_list is not None)
 
-    def work(tx: neo4j.ManagedTransaction) -> list[Recommendation]:
-        context = tx.run(cypher.load("recommend/context"), seeds=ids,
-                         meta_key=MODEL_META_KEY).single(strict=True)
+    def work(tx: neo4j.ManagedTransaction) -> tuple[list[dict[str, Any]], list[Recommendation]]:
+        # Three round trips: the seeds' context, the scored candidates, the paths.
+        context = dict(tx.run(cypher.load("recommend/context"), seeds=ids,
+                              meta_key=MODEL_META_KEY).single(strict=True).items())
+        seeds = _seed_summaries(ids, context["songs"])
+        if not any(s["embedded"] for s in seeds):
+            raise ModelError("no embedding for the seed song(s) yet: run `musicgraph train`",
+                             ", ".join(ids[:10]))
         check_model_version(context["model_version"], ranker)
-        params = context_params(dict(context.items()), config)
+        params = context_params(context, config)
         rows = _rows(tx.run(statement, index=VECTOR_INDEX, seeds=ids, candidates=cand_list,
                             probe=config.n_vector + len(ids) + config.probe_margin,
                             n_vector=config.n_vector, n_graph=config.n_graph, **params))
-        return _attach_paths(tx, ids, rank_rows(rows, ranker)[:fetch], k, listed)
+        listed = ListFilter(seeds, max_per_artist)
+        return seeds, _attach_paths(tx, ids, rank_rows(rows, ranker)[:fetch], k, listed)
 
-    return seeds, _read(db, work)
+    answer = _read(db, work)
+    if key is not None and cache is not None:
+        cache.put(key, answer)
+    return answer
+
+
+def _seed_summaries(ids: list[str], songs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The seeds' summaries in request order (recommend/context's ``songs``).
+
+    Raises:
+        NotFoundError: naming the ids that match no song.
+    """
+    by_id = {s["id"]: s for s in songs}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise NotFoundError(f"no song with id {missing[0]!r}" if len(missing) == 1
+                            else f"no songs with ids {', '.join(map(repr, missing[:10]))}")
+    return [{**song_summary(by_id[i]), "embedded": by_id[i]["embedded"]} for i in ids]
+
+
+class ResultCache:
+    """Recent recommendation answers, least recently used first out.
+
+    Keyed by (seeds, k, cap, ranker version, graph state); the graph state is the model
+    version and write time that training and ``musicgraph embed`` record
+    (``Meta {key: 'model'}``), read at most once per ``state_seconds``: a retrain or an
+    embed run is seen within that time, and until then a hit costs no query. Answers are
+    copied in and out, so a caller may change what it gets.
+
+    Args:
+        size: answers kept (per process).
+        state_seconds: how long a read of the graph state is trusted.
+    """
+
+    def __init__(self, size: int, state_seconds: float = 1.0) -> None:
+        self.size = size
+        self.state_seconds = state_seconds
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._state: tuple[float, tuple[Any, ...]] | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def graph_state(self, db: Database) -> tuple[Any, ...]:
+        """The graph's (model version, embeddings written at), re-read when stale."""
+        now = time.monotonic()
+        state = self._state
+        if state is None or now - state[0] > self.state_seconds:
+            rows = db.read("app/model_state", key=MODEL_META_KEY)
+            value = (rows[0]["version"], rows[0]["written_at"]) if rows else (None, None)
+            state = (now, value)
+            self._state = state
+        return state[1]
+
+    def get(self, key: Any) -> Any:
+        """A copy of the answer stored under ``key``, or None."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+        return copy.deepcopy(value)
+
+    def put(self, key: Any, value: Any) -> None:
+        """Store a copy of ``value`` under ``key``, dropping the oldest beyond ``size``."""
+        if self.size <= 0:
+            return
+        value = copy.deepcopy(value)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 def rank_rows(rows: list[dict[str, Any]], ranker: Ranker) -> list[dict[str, Any]]:

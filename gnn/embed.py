@@ -22,7 +22,7 @@ import torch
 
 from gnn.export import export_graph
 from gnn.model import CHECKPOINT_NAME, artifacts_dir, build_inputs, encode, load_checkpoint
-from gnn.writeback import WriteReport, write_embeddings
+from gnn.writeback import WriteReport, record_model_version, write_embeddings
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
 
@@ -88,5 +88,8 @@ def embed(db: Database, *, missing_only: bool = True, models: Path | None = None
     ids = [export.song_ids[i] for i in idx.tolist()]
     write = write_embeddings(db, ids, z[idx], full=not missing_only, batch_size=batch_size,
                              progress=progress)
+    # The same model's vectors (its ranker still applies); the new write time tells the
+    # app's result cache that answers may have changed.
+    record_model_version(db, str(ckpt["model_version"]), str(ckpt["data_hash"]))
     return EmbedResult(checkpoint=path, songs=export.num_songs, selected=n_selected,
                        write=write)

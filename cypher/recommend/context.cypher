@@ -14,7 +14,8 @@
 // client more to decode than the server to compute.
 //
 // Genres: how many seeds carry each genre, and whether it is a subgenre (it has a
-// parent). Years and popularity: the seeds' known values. model_version: the GraphSAGE
+// parent). Years and popularity: the seeds' known values. songs: the seeds' short
+// descriptions (as app/songs; an unknown id has none). model_version: the GraphSAGE
 // model whose embeddings the graph holds (written by training), checked against the
 // ranker's.
 CALL () {
@@ -39,8 +40,13 @@ CALL () {
 }
 CALL () {
   MATCH (s:Song) WHERE s.id IN $seeds
-  RETURN count(s) AS found, collect(s.release_year) AS years, collect(s.popularity) AS popularity
+  RETURN count(s) AS found, collect(s.release_year) AS years, collect(s.popularity) AS popularity,
+         collect({id: s.id, title: s.title, popularity: s.popularity,
+                  release_year: s.release_year,
+                  artists: COLLECT { MATCH (s)-[:BY]->(a:Artist) RETURN a.name ORDER BY a.name },
+                  album: head(COLLECT { MATCH (s)-[:ON]->(al:Album) RETURN al.name }),
+                  embedded: s.embedding IS NOT NULL}) AS songs
 }
 OPTIONAL MATCH (m:Meta {key: $meta_key})
-RETURN artists, affinities, genres, genre_seeds, subgenre, found, years, popularity,
+RETURN artists, affinities, genres, genre_seeds, subgenre, found, years, popularity, songs,
        m.model_version AS model_version
