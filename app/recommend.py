@@ -63,7 +63,7 @@ MAX_QUERY_CHARS = 200
 SONG_MAX_PER_ARTIST = DEFAULTS.song_max_per_artist
 #: What a recommendation's ``score`` is, for the pages' tooltip next to "match NN%".
 SCORE_HELP = ("How well the song fits the seed song(s), from 0 to 100%: the learned "
-              "ranker's estimate that the song belongs with them, from the GraphSAGE "
+              "ranker's score for the song belonging with them, from the GraphSAGE "
               "embedding similarity and the graph evidence (shared artists and albums, "
               "artist affinity, genres, release year and popularity).")
 #: Paths listed by explain().

@@ -126,7 +126,8 @@ def markdown_table(report: dict[str, Any]) -> str:
     if ranker:
         lines += [
             "",
-            f"Ranker (logistic regression, C={ranker['c']}, fit on {ranker['queries']:,} "
+            f"Ranker ({ranker.get('kind', 'pointwise')} logistic regression, C={ranker['c']}, "
+            f"fit on {ranker['queries']:,} "
             f"inner queries, {ranker['examples']:,} candidates; candidate recall "
             f"{ranker['candidate_recall']:.3f}): weight of each standardised feature, "
             "largest first.",

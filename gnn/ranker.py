@@ -11,9 +11,10 @@ embeddings are all taken from the inner graph. The feature definitions are the o
 :mod:`musicgraph.ranking` and ``cypher/recommend/features.cypher``; a test checks that
 this path and the Cypher path give the same vector for the same candidate.
 
-The model is a logistic regression (scikit-learn) on standardised features; its
-regularisation is chosen on a share of the inner queries held out from the fit, by
-Recall@10 among the candidates. The evaluation's hidden memberships are never seen:
+The model is a logistic regression (scikit-learn) on standardised features, pointwise
+(a candidate is or is not a hidden member) or pairwise (which of a positive and a
+negative of one query is the member); the kind and the regularisation are chosen on a
+share of the inner playlists held out from the fit, by Recall@10 among the candidates. The evaluation's hidden memberships are never seen:
 they are not in the graph ``musicgraph train`` reads.
 
 Public entry: :func:`fit_ranker`.
@@ -49,15 +50,21 @@ class RankerFitConfig:
         max_seeds: a playlist query's seeds are at most this many (the API's limit).
         song_queries: at most this many one-seed queries (a hidden membership queried by
             one visible song of its playlist, as the evaluation's task 2).
-        val_share: share of playlists whose queries choose the regularisation.
+        val_share: share of playlists whose queries choose the kind and regularisation.
         c_grid: inverse regularisation strengths tried.
+        kinds: logistic regressions tried: ``pointwise`` (is this candidate a hidden
+            member?) and ``pairwise`` (which of two candidates is?); the inner validation
+            chooses.
+        pairs_per_positive: negatives paired with each positive (pairwise).
     """
 
     seed: int = 42
     max_seeds: int = 100
     song_queries: int = 3000
     val_share: float = 0.25
-    c_grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
+    c_grid: tuple[float, ...] = (0.01, 1.0)
+    kinds: tuple[str, ...] = ("pointwise", "pairwise")
+    pairs_per_positive: int = 50
 
 
 class RankTables:
@@ -338,41 +345,73 @@ def fit_ranker(export: GraphExport, inner_hidden: np.ndarray, inner_embeddings: 
     mean = x_all.mean(axis=0)
     scale = np.where(x_all.std(axis=0) > 1e-12, x_all.std(axis=0), 1.0)
 
-    def fit(rows: np.ndarray, c: float) -> LogisticRegression:
-        model = LogisticRegression(C=c, max_iter=2000)
-        model.fit((x_all[rows] - mean) / scale, y_all[rows], sample_weight=weight[rows] * len(ys))
+    z_all = (x_all - mean) / scale
+    starts = np.cumsum([0] + [len(y) for y in ys])
+
+    def fit(queries_in: np.ndarray, kind: str, c: float) -> LogisticRegression:
+        """Pointwise: candidates labelled 1 (a hidden member) or 0, each query weighing
+        the same. Pairwise: the difference of a positive's and a negative's features of
+        one query, both ways round, no intercept (a linear scorer that orders pairs)."""
+        if kind == "pointwise":
+            rows = np.concatenate([np.arange(starts[q], starts[q + 1]) for q in queries_in])
+            model = LogisticRegression(C=c, max_iter=2000)
+            model.fit(z_all[rows], y_all[rows], sample_weight=weight[rows] * len(ys))
+            return model
+        pair_rng = np.random.default_rng(config.seed)
+        diffs, wts = [], []
+        for q in queries_in:
+            zq, yq = z_all[starts[q]:starts[q + 1]], ys[q]
+            pos, neg = np.flatnonzero(yq == 1), np.flatnonzero(yq == 0)
+            if len(pos) == 0 or len(neg) == 0:
+                continue
+            n = min(len(neg), config.pairs_per_positive)
+            for p in pos:
+                d = zq[p] - zq[pair_rng.choice(neg, n, replace=False)]
+                diffs.append(d)
+                wts.append(np.full(n, 1.0 / (n * len(pos))))
+        d_all = np.concatenate(diffs)
+        w_all = np.concatenate(wts)
+        model = LogisticRegression(C=c, max_iter=2000, fit_intercept=False)
+        model.fit(np.concatenate([d_all, -d_all]),
+                  np.concatenate([np.ones(len(d_all)), np.zeros(len(d_all))]),
+                  sample_weight=np.concatenate([w_all, w_all]) * len(ys))
         return model
 
-    # Regularisation chosen on held-out playlists (their one-seed queries too).
+    # Kind and regularisation chosen on held-out playlists (their one-seed queries too).
     playlists = np.unique(groups)
     val_pl = set(rng.choice(playlists, max(1, int(round(config.val_share * len(playlists)))),
                             replace=False).tolist())
     is_val = np.array([g in val_pl for g in groups])
-    row_val = np.concatenate([np.full(len(y), v) for y, v in zip(ys, is_val, strict=True)])
-    val_scores: dict[float, float] = {}
-    if is_val.any() and (~is_val).any() and y_all[~row_val].min() != y_all[~row_val].max():
-        for c in config.c_grid:
-            m = fit(~row_val, c)
-            idx = np.flatnonzero(is_val)
-            s = [m.decision_function((xs[i] - mean) / scale) for i in idx]
-            val_scores[c] = _recall_at_10(s, [ys[i] for i in idx], [ntargets[i] for i in idx])
-        best_c = max(config.c_grid, key=lambda c: (val_scores[c], -abs(np.log10(c))))
-    else:
-        best_c = 1.0
-    model = fit(np.ones(len(y_all), dtype=bool), best_c)
+    val_q, fit_q = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+    val_scores: dict[str, float] = {}
+    best = ("pointwise", 1.0)
+    if len(val_q) and len(fit_q) and any(ys[q].any() for q in fit_q):
+        trials = {}
+        for kind in config.kinds:
+            for c in config.c_grid:
+                m = fit(fit_q, kind, c)
+                s = [z_all[starts[q]:starts[q + 1]] @ m.coef_[0] for q in val_q]
+                trials[(kind, c)] = _recall_at_10(s, [ys[q] for q in val_q],
+                                                  [ntargets[q] for q in val_q])
+                val_scores[f"{kind} C={c}"] = round(trials[(kind, c)], 4)
+        # Ties go to the first kind listed and the C nearest 1.
+        best = max(trials, key=lambda t: (trials[t], -config.kinds.index(t[0]),
+                                          -abs(np.log10(t[1]))))
+    model = fit(np.arange(len(ys)), *best)
     ranker = Ranker(feature_names=list(FEATURE_NAMES), mean=mean.tolist(), scale=scale.tolist(),
-                    coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]),
+                    coef=model.coef_[0].tolist(),
+                    intercept=float(model.intercept_[0]) if best[0] == "pointwise" else 0.0,
                     model_version=model_version, data_hash=data_hash, config=asdict(ranking))
     ranker.report = {
-        "fit": asdict(config), "c": best_c,
-        "validation_recall_at_10": {str(c): round(v, 4) for c, v in val_scores.items()},
+        "fit": asdict(config), "kind": best[0], "c": best[1],
+        "validation_recall_at_10": val_scores,
         "queries": len(ys), "playlist_queries": sum(1 for q in queries if len(q.seeds) > 1),
         "examples": int(len(y_all)), "positives": int(y_all.sum()),
         "candidate_recall": round(float(np.mean([y.sum() / t for y, t in
                                                  zip(ys, ntargets, strict=True)])), 4),
         "importances": ranker.importances(),
     }
-    log.info("ranker: %d queries, %d examples, C=%s, val R@10 %s", len(ys), len(y_all), best_c,
+    log.info("ranker: %d queries, %d examples, %s, val R@10 %s", len(ys), len(y_all), best,
              val_scores)
     return ranker
 
