@@ -11,10 +11,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from app import recommend
 from gnn.model import build_inputs, encode, graph_view, load_checkpoint
 from gnn.writeback import index_info
 from musicgraph.db import Database
 from musicgraph.errors import ModelError
+from musicgraph.ranking import RANKER_FILE, Ranker
+from musicgraph.schema import MODEL_META_KEY
 from tests import support
 from tests.support import (
     CLUSTERS,
@@ -61,6 +64,18 @@ def test_train_writes_embeddings_index_and_artifacts(graph: Database, tmp_path: 
     assert ckpt["model_version"] == result.model_version
     assert ckpt["data_hash"] == result.data_hash
     assert (art / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # The ranker, fit on the same inner split, beside the checkpoint and matching the
+    # embeddings the graph now holds; the app serves with it.
+    ranker = Ranker.load(art / RANKER_FILE)
+    assert ranker.model_version == result.model_version == result.ranker.model_version
+    assert ranker.data_hash == result.data_hash and ranker.coef == result.ranker.coef
+    assert ranker.report["queries"] > 0 and ranker.report["kind"] in ("pointwise", "pairwise")
+    state = graph.read("app/model_state", key=MODEL_META_KEY)[0]
+    assert state["version"] == result.model_version
+    _, recs = recommend.recommend_for_song(graph, "c0s00", 5, ranker=ranker)
+    assert len(recs) == 5 and all(0 < r.score < 1 for r in recs)
+    assert [r.score for r in recs] == sorted((r.score for r in recs), reverse=True)
 
 
 def test_inner_split_and_inner_embeddings(graph: Database, tmp_path: Path, planted):
