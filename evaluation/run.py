@@ -35,7 +35,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from app.recommend import MAX_SEEDS, recommend_for_seeds, recommend_for_song
+from app.recommend import (
+    DEFAULTS,
+    MAX_SEEDS,
+    SONG_MAX_PER_ARTIST,
+    recommend_for_seeds,
+    recommend_for_song,
+)
 from etl import pipeline
 from evaluation import baselines, metrics
 from evaluation.metrics import PerQuery
@@ -101,11 +107,12 @@ def served_ids(ranker: Ranker, max_per_artist: int | None = None) -> ServedFn:
 
     def served(db: Database, seeds: Sequence[str], k: int,
                candidates: Sequence[str] | None) -> list[str]:
-        cap = {} if max_per_artist is None else {"max_per_artist": max_per_artist}
         if len(seeds) == 1:
-            _, recs = recommend_for_song(db, seeds[0], k, candidates, ranker=ranker, **cap)
+            cap = SONG_MAX_PER_ARTIST if max_per_artist is None else max_per_artist
+            _, recs = recommend_for_song(db, seeds[0], k, candidates, cap, ranker=ranker)
         else:
-            _, recs = recommend_for_seeds(db, seeds, k, candidates, ranker=ranker, **cap)
+            cap = DEFAULTS.set_max_per_artist if max_per_artist is None else max_per_artist
+            _, recs = recommend_for_seeds(db, seeds, k, candidates, cap, ranker=ranker)
         return [r.song["id"] for r in recs]
 
     return served
