@@ -160,6 +160,7 @@ def server(loaded_private: PrivateNeo4j,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """gunicorn with the production config file, two workers, on a free port."""
     tmp = tmp_path_factory.mktemp("gunicorn")
+    support.write_fixture_ranker(tmp / "models")  # the ranker the app serves with
     port = free_port()
     log = tmp / "gunicorn.log"
     env = {**os.environ, **loaded_private.env(), "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
