@@ -210,7 +210,7 @@ def serve_and_measure(bench: Bench, settings: dict[str, str], requests: int, k: 
     """Start the app under gunicorn (as deployed), measure, stop it."""
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "8", "-b",
-           f"127.0.0.1:{port}", "--log-level", "warning", "app.wsgi:app"]
+           f"127.0.0.1:{port}", "--timeout", "180", "--log-level", "warning", "app.wsgi:app"]
     with open(bench.logs / "serve.log", "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=bench.env, stdout=log,
                                 stderr=subprocess.STDOUT)
@@ -237,7 +237,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": inst.bolt_uri,
            "NEO4J_USER": "neo4j", "NEO4J_PASSWORD": password, "NEO4J_DATABASE": "neo4j",
            "MUSICGRAPH_NEO4J_HOME": str(home), "MUSICGRAPH_MODELS": str(workdir / "models"),
-           "MUSICGRAPH_NEO4J_HEAP": args.heap, "MUSICGRAPH_NEO4J_PAGECACHE": args.pagecache}
+           "MUSICGRAPH_NEO4J_HEAP": args.heap, "MUSICGRAPH_NEO4J_PAGECACHE": args.pagecache,
+           # The benchmark measures latency, not the deadline: the first requests plan the
+           # statements on a cold cache, which on a loaded machine can pass the app's 10 s.
+           "MUSICGRAPH_NEO4J_DEADLINE_SECONDS": "120"}
     bench = Bench(workdir, env)
     out: dict[str, Any] = {"songs": None}
     timeout = args.step_timeout
