@@ -16,6 +16,10 @@ Each repeat measures, in this order and on the same machine:
   sets drawn from the largest playlists);
 - ``search_p50_ms``: one client, ``GET /api/songs?q=<words of a title>``.
 
+The app's result cache is on, as deployed: after the warm-up every song's answer is
+cached, so this measures repeat traffic. ``--no-cache`` turns it off, so every request
+computes its answer (first-time traffic); the report says which (``result_cache``).
+
 The JSON holds the medians across repeats (``--repeats``, default 3), each repeat's raw
 figures under ``repeats``, and ``api_over_bare`` = api_rps_32 / bare_rps_32. wrk (Debian's
 package) is installed when missing (apt-get, as root or through sudo): a Python load
@@ -192,6 +196,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="gunicorn threads per worker (default: app/gunicorn_conf.py's)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-cache", action="store_true",
+                   help="turn the app's result cache off (every request computes its answer)")
     args = p.parse_args()
 
     settings = Neo4jSettings.from_env()
@@ -208,6 +214,8 @@ def main() -> None:
         cmd += ["--threads", str(args.threads)]
     env = {**os.environ, "NEO4J_URI": settings.uri, "NEO4J_USER": settings.user,
            "NEO4J_PASSWORD": settings.password, "NEO4J_DATABASE": settings.database}
+    if args.no_cache:
+        env["MUSICGRAPH_RESULT_CACHE_SIZE"] = "0"
     repeats: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
@@ -240,7 +248,8 @@ def main() -> None:
     report["errors"] = int(sum(r["errors"] for r in repeats))
     report.update({"repeats": repeats, "songs": len(songs), "k": args.k,
                    "gunicorn_workers": args.workers, "clients": args.clients,
-                   "seconds_per_run": args.seconds, "cpus": os.cpu_count()})
+                   "seconds_per_run": args.seconds, "cpus": os.cpu_count(),
+                   "result_cache": not args.no_cache})
     print(json.dumps(report, indent=2))
 
 
