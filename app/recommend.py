@@ -356,7 +356,6 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
         if hit is not None:
             return hit
     config = ranker.ranking_config()
-    fetch = (config.overfetch_capped if max_per_artist else config.overfetch) * k + 10
     cand_list = list(dict.fromkeys(candidates)) if candidates is not None else None
     statement = rank_statement(restricted=cand_list is not None)
 
@@ -374,7 +373,9 @@ def recommend_for_seeds(db: Database, seed_ids: Sequence[str], k: int = 10,
                             probe=config.n_vector + len(ids) + config.probe_margin,
                             n_vector=config.n_vector, n_graph=config.n_graph, **params))
         listed = ListFilter(seeds, max_per_artist)
-        return seeds, _attach_paths(tx, ids, rank_rows(rows, ranker)[:fetch], k, listed)
+        # Every scored candidate stays available: the list rules (versions, the cap) and
+        # missing paths may pass over many before k are listed.
+        return seeds, _attach_paths(tx, ids, rank_rows(rows, ranker), k, listed)
 
     answer = _read(db, work)
     if key is not None and cache is not None:

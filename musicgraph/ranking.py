@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +68,6 @@ class RankingConfig:
         affinity_artists: best-affinity artists whose songs join the graph candidates.
         probe_margin: the vector index is approximate and filters after its top-n: it is
             asked for ``n_vector`` plus the seeds plus this many.
-        overfetch: ranked rows fetched per result (a few lack a path or are another
-            version of a listed song).
-        overfetch_capped: the same with a per-artist cap, which can drop most of a list.
         song_max_per_artist: default cap on songs by one artist for a single song's list.
         set_max_per_artist: default cap for a seed set (0: none, the playlist decides).
     """
@@ -79,8 +76,6 @@ class RankingConfig:
     n_graph: int = 300
     affinity_artists: int = 50
     probe_margin: int = 20
-    overfetch: int = 3
-    overfetch_capped: int = 6
     song_max_per_artist: int = 3
     set_max_per_artist: int = 0
 
@@ -121,8 +116,10 @@ class Ranker:
         return 1.0 / (1.0 + np.exp(-logit))
 
     def ranking_config(self) -> RankingConfig:
-        """The candidate settings the ranker was fit with."""
-        return RankingConfig(**self.config)
+        """The candidate settings the ranker was fit with (settings this version no longer
+        has are left out)."""
+        known = {f.name for f in fields(RankingConfig)}
+        return RankingConfig(**{k: v for k, v in self.config.items() if k in known})
 
     def importances(self) -> dict[str, float]:
         """Each feature's weight on the standardised scale (a change of one standard

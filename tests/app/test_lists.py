@@ -97,3 +97,13 @@ def test_api_takes_max_per_artist(queen: Database, client: FlaskClient) -> None:
         assert r.status_code == 400 and "max_per_artist" in r.get_json()["error"]
     page = client.get("/songs/Q1?max_per_artist=1").get_data(as_text=True)
     assert page.count("Also by Queen") + page.count("Queen") >= 1
+
+
+def test_a_cap_never_shortens_the_list(queen: Database) -> None:
+    # The embedding ranks every Queen song first; with a cap of 1 the list must reach past
+    # them to the other artists' songs, however far down the ranking they sit.
+    _, recs = recommend.recommend_for_song(queen, "Q1", 10, max_per_artist=1,
+                                           ranker=fixture_ranker({"emb_sim": 5.0}))
+    artists = [r.song["artist"] for r in recs]
+    # One song by each of the five artists (Queen and Band 0-3): every artist is reached.
+    assert sorted(artists) == ["Band 0", "Band 1", "Band 2", "Band 3", "Queen"]
