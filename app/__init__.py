@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_openapi3 import Info, OpenAPI
@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 def get_ranker() -> Ranker:
@@ -69,36 +70,39 @@ def get_ranker() -> Ranker:
     return load_ranker(Path(current_app.config.get("MODELS_DIR") or models_dir()))
 
 
+def _per_app(name: str, make: Callable[[Flask], T]) -> T:
+    """The current app's ``name`` extension, made by ``make(app)`` on first use (once, even
+    when several threads ask at the same time)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    value = app.extensions.get(name)
+    if value is None:
+        with _lock:
+            value = app.extensions.get(name)
+            if value is None:
+                value = make(app)
+                app.extensions[name] = value
+    return value
+
+
 def get_cache() -> ResultCache:
     """This process's cache of recent recommendation answers for the current app."""
     from app.recommend import ResultCache
 
-    app = current_app
-    cache = app.extensions.get("musicgraph_cache")
-    if cache is None:
-        with _lock:
-            cache = app.extensions.get("musicgraph_cache")
-            if cache is None:
-                cache = ResultCache(int(app.config["RESULT_CACHE_SIZE"]),
-                                    float(app.config["RESULT_CACHE_SECONDS"]))
-                app.extensions["musicgraph_cache"] = cache
-    return cache
+    return _per_app("musicgraph_cache", lambda app: ResultCache(
+        int(app.config["RESULT_CACHE_SIZE"]), float(app.config["RESULT_CACHE_SECONDS"])))
 
 
 def get_db() -> Database:
     """This process's database handle for the current app, created on first use."""
-    app = current_app
-    db = app.extensions.get("musicgraph_db")
-    if db is None:
-        with _lock:
-            db = app.extensions.get("musicgraph_db")
-            if db is None:
-                db = Database(app.config["NEO4J"],
-                              retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]),
-                              deadline_seconds=float(app.config["NEO4J_DEADLINE_SECONDS"]))
-                app.extensions["musicgraph_db"] = db
-                atexit.register(db.close)
-    return db
+
+    def make(app: Flask) -> Database:
+        db = Database(app.config["NEO4J"],
+                      retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]),
+                      deadline_seconds=float(app.config["NEO4J_DEADLINE_SECONDS"]))
+        atexit.register(db.close)
+        return db
+
+    return _per_app("musicgraph_db", make)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -29,6 +29,7 @@ come from the ranker's artifact, so serving draws candidates as the ranker was f
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import threading
 import time
@@ -285,6 +286,7 @@ def context_params(row: dict[str, Any], config: RankingConfig) -> dict[str, Any]
             **seed_context(row["years"], row["popularity"])}
 
 
+@functools.cache
 def rank_statement(restricted: bool) -> str:
     """Candidates then features, one statement: the served candidates, or (``restricted``)
     the evaluation's, drawn from a given set of songs."""

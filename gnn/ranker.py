@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
 
 from gnn.export import EDGE_TYPES, GraphExport
+from gnn.model import build_inputs
 from gnn.writeback import guard_vectors
 from musicgraph.errors import ModelError
 from musicgraph.ranking import FEATURE_NAMES, Ranker, RankingConfig, seed_context
@@ -90,28 +91,23 @@ class RankTables:
         score = export.data.edge_score.numpy().astype(np.float64)
         off = export.offsets
 
-        def incidence(etype: str, target: str) -> sp.csr_matrix:
-            sel = et == EDGE_TYPES.index(etype)
-            src, dst = ei[0, sel], ei[1, sel] - off[target]
-            return sp.csr_matrix((np.ones(len(src)), (src, dst)),
-                                 shape=(n, len(export.keys[target])))
-
-        self.song_artist = incidence("BY", "Artist")
-        self.song_album = incidence("ON", "Album")
-        self.song_genre = incidence("HAS_GENRE", "Genre")
-        memb = incidence("IN_PLAYLIST", "Playlist").tolil()
-        if hidden is not None and len(hidden):
-            for s, p in np.asarray(hidden):
-                memb[int(s), int(p)] = 0
-        self.membership = sp.csr_matrix(memb)
-        self.membership.eliminate_zeros()
+        # The incidence matrices are the encoder's (gnn.model.build_inputs), built once.
+        inputs = build_inputs(export)
+        self.song_artist = inputs.song_artist
+        self.song_album = inputs.song_album
+        self.song_genre = inputs.song_genre
+        n_pl = len(export.keys["Playlist"])
+        pair = inputs.memberships[:, 0] * n_pl + inputs.memberships[:, 1]
+        hidden_pair = (np.asarray(hidden).reshape(-1, 2) @ np.array([n_pl, 1])
+                       if hidden is not None else np.zeros(0, dtype=np.int64))
+        self.membership = inputs.membership_matrix(~np.isin(pair, hidden_pair))
         if hidden is not None and len(hidden):
             # A song's genres come with its playlist rows (the CSV's playlist_genre and
             # playlist_subgenre): a graph that never had the hidden memberships has no
             # genre for a song they leave without a playlist, as the evaluation's split and
             # a new song loaded without a playlist have none. (A song that keeps a
             # playlist keeps its genres: which row gave which genre is not in the graph.)
-            had = np.asarray(incidence("IN_PLAYLIST", "Playlist").sum(axis=1)).ravel() > 0
+            had = np.asarray(inputs.membership_matrix().sum(axis=1)).ravel() > 0
             now = np.asarray(self.membership.sum(axis=1)).ravel() > 0
             keep = sp.diags((~(had & ~now)).astype(np.float64))
             self.song_genre = sp.csr_matrix(keep @ self.song_genre)

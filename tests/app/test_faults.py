@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -190,20 +189,10 @@ def server(loaded_private: PrivateNeo4j,
         proc.wait(timeout=60)
 
 
-def sample(metrics: str, name: str, **labels: str) -> float:
-    """The sum of a metric's samples whose labels include ``labels``."""
-    total = 0.0
-    for line in metrics.splitlines():
-        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
-        if m and all(f'{k}="{v}"' in (m.group(1) or "") for k, v in labels.items()):
-            total += float(m.group(2))
-    return total
-
-
 def test_metrics_add_up_every_workers_requests(server: Server) -> None:
     count = "musicgraph_http_request_duration_seconds_count"
     url = "/api/explain?from=T00001&to=T00004"  # an endpoint the load below never calls
-    before = sample(server.metrics(), count, endpoint="api.explain")
+    before = support.metric_sample(server.metrics(), count, endpoint="api.explain")
     n = 40
     with Load(server):  # busy workers: the requests spread over both
         for _ in range(n):
@@ -214,10 +203,10 @@ def test_metrics_add_up_every_workers_requests(server: Server) -> None:
     # Whichever worker answers the scrape, it reports every worker's requests.
     for _ in range(4):
         text = server.metrics()
-        assert sample(text, count, endpoint="api.explain") == before + n
-    assert sample(text, "musicgraph_http_request_duration_seconds_bucket",
+        assert support.metric_sample(text, count, endpoint="api.explain") == before + n
+    assert support.metric_sample(text, "musicgraph_http_request_duration_seconds_bucket",
                   endpoint="api.explain", le="+Inf") == before + n
-    assert sample(text, "musicgraph_model_info", data_hash="none") == 1
+    assert support.metric_sample(text, "musicgraph_model_info", data_hash="none") == 1
 
 
 def first_200(server: Server, path: str, since: float, out: dict[str, float]) -> None:
@@ -233,7 +222,7 @@ def first_200(server: Server, path: str, since: float, out: dict[str, float]) ->
 
 def test_neo4j_restart_under_load(server: Server, loaded_private: PrivateNeo4j) -> None:
     master, workers = server.proc.pid, server.workers()
-    errors_before = sample(server.metrics(), "musicgraph_neo4j_errors_total")
+    errors_before = support.metric_sample(server.metrics(), "musicgraph_neo4j_errors_total")
     recovery: dict[str, float] = {}
     with Load(server) as load:
         load.wait_for(30, "answers before the kill")
@@ -262,7 +251,7 @@ def test_neo4j_restart_under_load(server: Server, loaded_private: PrivateNeo4j) 
     slowest = max(o.ended - o.started for o in outcomes)
     late = [o for o in outcomes if o.started >= settled and o.status != 200]
     bad = [o for o in outcomes if o.status == 503 and not o.json_error and "/api/" in o.path]
-    errors_after = sample(server.metrics(), "musicgraph_neo4j_errors_total")
+    errors_after = support.metric_sample(server.metrics(), "musicgraph_neo4j_errors_total")
     support.write_artifact("neo4j_restart_under_load", {
         "requests": len(outcomes), "during_outage_and_after": len(during),
         "status_counts": {str(s): sum(1 for o in outcomes if o.status == s) for s in statuses},

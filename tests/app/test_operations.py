@@ -25,15 +25,6 @@ def make_app(models: Path) -> Flask:
                        "NEO4J_RETRY_SECONDS": 0.2})
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
-        if m and all(f'{k}="{v}"' in (m.group(1) or "") for k, v in labels.items()):
-            total += float(m.group(2))
-    return total
-
-
 def test_security_headers_on_pages_and_api(tmp_path: Path) -> None:
     client = make_app(tmp_path).test_client()
     for url in ("/api/docs", "/no/such/page", "/openapi.json", "/api/songs?q=((", "/"):
@@ -103,13 +94,13 @@ def test_metrics_count_requests_errors_and_model(tmp_path: Path) -> None:
     assert r.status_code == 200 and r.mimetype == "text/plain"
     text = r.get_data(as_text=True)
     count = "musicgraph_http_request_duration_seconds_count"
-    assert sample(text, count, endpoint="pages.api_docs", status="200") == 3
-    assert sample(text, count, endpoint="api.song", status="503") == 1
-    assert sample(text, count, endpoint="api.search_songs", status="400") == 1
-    assert sample(text, "musicgraph_http_request_duration_seconds_bucket",
+    assert support.metric_sample(text, count, endpoint="pages.api_docs", status="200") == 3
+    assert support.metric_sample(text, count, endpoint="api.song", status="503") == 1
+    assert support.metric_sample(text, count, endpoint="api.search_songs", status="400") == 1
+    assert support.metric_sample(text, "musicgraph_http_request_duration_seconds_bucket",
                   endpoint="pages.api_docs", le="+Inf") == 3
-    assert sample(text, "musicgraph_neo4j_errors_total", kind="DatabaseUnavailableError") == 1
-    assert sample(text, "musicgraph_model_info", data_hash="none", trained_at="none") == 1
+    assert support.metric_sample(text, "musicgraph_neo4j_errors_total", kind="DatabaseUnavailableError") == 1
+    assert support.metric_sample(text, "musicgraph_model_info", data_hash="none", trained_at="none") == 1
 
 
 def test_model_version_follows_the_trained_model(tmp_path: Path) -> None:
@@ -119,10 +110,10 @@ def test_model_version_follows_the_trained_model(tmp_path: Path) -> None:
     (folder / "checkpoint.pt").write_bytes(b"")
     app = make_app(tmp_path)
     text = app.test_client().get("/metrics").get_data(as_text=True)
-    assert sample(text, "musicgraph_model_info", data_hash="0123456789ab") == 1
+    assert support.metric_sample(text, "musicgraph_model_info", data_hash="0123456789ab") == 1
     # A new training is picked up on the next refresh; the old version drops to 0.
     (folder / "data_hash.txt").write_text("fedcba9876543210\n")
     app.extensions["musicgraph_telemetry"].refresh_model(now=float("inf"))
     text = app.test_client().get("/metrics").get_data(as_text=True)
-    assert sample(text, "musicgraph_model_info", data_hash="fedcba987654") == 1
-    assert sample(text, "musicgraph_model_info", data_hash="0123456789ab") == 0
+    assert support.metric_sample(text, "musicgraph_model_info", data_hash="fedcba987654") == 1
+    assert support.metric_sample(text, "musicgraph_model_info", data_hash="0123456789ab") == 0

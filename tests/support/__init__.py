@@ -457,3 +457,15 @@ def write_artifact(name: str, data: dict[str, Any]) -> Path:
     path = folder / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def metric_sample(text: str, name: str, **labels: str) -> float:
+    """The sum of a Prometheus metric's samples in ``text`` whose labels include ``labels``."""
+    import re
+
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if m and all(f'{k}="{v}"' in (m.group(1) or "") for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
