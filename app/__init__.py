@@ -17,7 +17,12 @@ headers come from :mod:`app.telemetry`.
 from __future__ import annotations
 
 import atexit
+import fcntl
+import hashlib
+import os
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
@@ -56,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     # cache near 40 MB per worker (the soak measured 20,000 growing workers by 60-85%).
     "RESULT_CACHE_SIZE": 2_000,
     "RESULT_CACHE_SECONDS": 1.0,
+    # Plan the recommendation queries in the background as soon as Neo4j answers (at
+    # start and after an outage): a restarted Neo4j takes seconds of CPU to plan them,
+    # which a request would otherwise wait for, and under load give up on (the deadline).
+    "WARM_QUERY_PLANS": True,
 }
 
 _lock = threading.Lock()
@@ -100,9 +109,48 @@ def get_db() -> Database:
                       retry_seconds=float(app.config["NEO4J_RETRY_SECONDS"]),
                       deadline_seconds=float(app.config["NEO4J_DEADLINE_SECONDS"]))
         atexit.register(db.close)
+        if app.config["WARM_QUERY_PLANS"]:
+            from app.recommend import warm_other_plans
+
+            db.on_available(lambda: _warm_query_plans(app))
+            db.on_available(lambda: warm_other_plans(db), hold=False)
         return db
 
     return _per_app("musicgraph_db", make)
+
+
+def _warm_query_plans(app: Flask) -> None:
+    """Run what the pages ask Neo4j most, once, without the request deadline, so Neo4j
+    plans those queries now (on a background thread of :class:`Database`)."""
+    from app.recommend import warm_query_plans
+
+    with app.app_context():
+        try:
+            ranker = get_ranker()
+        except MusicGraphError as exc:  # nothing to warm until training has run
+            app.logger.info("query plans not warmed: %s", exc.message)
+            return
+        # One process at a time (gunicorn's workers warm together after an outage), and
+        # a process that waited for another's run skips its own: the plans are in Neo4j's
+        # cache, shared by every client. The lock file's time says when a run last ended.
+        settings = app.config["NEO4J"]
+        key = hashlib.sha256(f"{settings.uri} {settings.database}".encode()).hexdigest()[:16]
+        asked = time.time()
+        with open(Path(tempfile.gettempdir()) / f"musicgraph-warm-{key}.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                if os.fstat(fh.fileno()).st_mtime >= asked:
+                    app.logger.info("query plans warmed by another process")
+                    return
+                seconds = warm_query_plans(get_db(), ranker,
+                                           int(app.config["PAGE_RECOMMENDATIONS"]))
+                os.utime(fh.fileno())
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        telemetry = app.extensions.get("musicgraph_telemetry")
+        if telemetry is not None:
+            telemetry.plan_warmup.observe(seconds)
+        app.logger.info("query plans warmed in %.2f s", seconds)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

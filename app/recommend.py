@@ -35,6 +35,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from neo4j.exceptions import ClientError
 
 import cypher
 from app.versions import version_keys
-from musicgraph.db import Database
+from musicgraph.db import Database, without_deadline
 from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, NotFoundError
 from musicgraph.ranking import RANKER_FILE, Ranker, RankingConfig, seed_context
 from musicgraph.schema import MODEL_ARTIFACTS, MODEL_META_KEY, SEARCH_INDEX, VECTOR_INDEX
@@ -295,6 +296,46 @@ def rank_statement(restricted: bool) -> str:
 
 
 # --- recommendations --------------------------------------------------------------------
+def warm_query_plans(db: Database, ranker: Ranker, k: int) -> float:
+    """Have Neo4j plan (and cache) the statements of a song's recommendations now: the
+    model state, the seed's context, the scored candidates and the paths, run for one
+    song without the request deadline, and the song itself. Returns the seconds it took
+    (nothing is run when no song is embedded).
+
+    A restarted Neo4j plans each statement afresh, seconds of CPU on a small machine;
+    the app calls this as soon as Neo4j answers (app.get_db), so requests find the plans.
+    The paths statement is planned beside the rest (it waits for the candidates otherwise).
+    """
+    started = time.monotonic()
+    with without_deadline():
+        rows = db.read("app/warm_song")
+    if not rows:
+        return time.monotonic() - started
+    song_id = rows[0]["id"]
+
+    def beside() -> None:
+        with without_deadline():
+            db.plan("recommend/paths", ids=[song_id], seeds=[song_id])
+            get_song(db, song_id)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-plans") as pool:
+        planned = pool.submit(beside)
+        with without_deadline():
+            recommend_for_song(db, song_id, k, ranker=ranker, cache=ResultCache(1, 0.0))
+        planned.result()
+    return time.monotonic() - started
+
+
+def warm_other_plans(db: Database) -> None:
+    """Plan the statements of the other pages (search, popular songs), after
+    :func:`warm_query_plans` and while requests flow again."""
+    with without_deadline():
+        rows = db.read("app/warm_song")
+        if rows:
+            search(db, rows[0]["title"] or "a", 10)
+            popular(db)
+
+
 def recommend_for_song(db: Database, song_id: str, k: int = 10,
                        candidates: Sequence[str] | None = None,
                        max_per_artist: int = SONG_MAX_PER_ARTIST, *, ranker: Ranker,

@@ -3,8 +3,9 @@ security headers every answer carries.
 
 Metrics (``/metrics``, prometheus-flask-exporter): request counts and latency histograms
 per endpoint (``musicgraph_http_request_total``, ``musicgraph_http_request_duration_seconds``),
-Neo4j errors by kind (``musicgraph_neo4j_errors_total``) and the trained model's version
-(``musicgraph_model_info``). Under gunicorn each worker is its own process, so with
+Neo4j errors by kind (``musicgraph_neo4j_errors_total``), the trained model's version
+(``musicgraph_model_info``) and how long warming Neo4j's query plans took, at start and
+after each outage (``musicgraph_query_plan_warmup_seconds``). Under gunicorn each worker is its own process, so with
 ``PROMETHEUS_MULTIPROC_DIR`` set (``app/gunicorn_conf.py`` sets it) every worker writes its
 samples to files there and ``/metrics``, whichever worker answers, adds them all up.
 Without it (``musicgraph serve``, tests) the app keeps them in its own registry.
@@ -29,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_flask_exporter import PrometheusMetrics
 from pythonjsonlogger.json import JsonFormatter
 
@@ -68,6 +69,7 @@ class Telemetry:
     exporter: PrometheusMetrics
     neo4j_errors: Counter
     model_info: Gauge
+    plan_warmup: Histogram
     models: Path
     _model_labels: tuple[str, str] | None = None
     _next_refresh: float = 0.0
@@ -164,9 +166,13 @@ def _metrics(app: Flask) -> Telemetry:
                        "version in use (data_hash 'none' when nothing is trained)",
                        ["data_hash", "trained_at"], registry=registry,
                        multiprocess_mode="livemax")
+    plan_warmup = Histogram("musicgraph_query_plan_warmup_seconds", "Seconds to warm Neo4j's "
+                            "query plans once it answered (at start, after an outage); "
+                            "requests wait meanwhile", registry=registry,
+                            buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 60))
     models = Path(app.config.get("MODELS_DIR") or models_dir())
     telemetry = Telemetry(exporter=exporter, neo4j_errors=neo4j_errors,
-                          model_info=model_info, models=models)
+                          model_info=model_info, plan_warmup=plan_warmup, models=models)
     telemetry.refresh_model()
     return telemetry
 

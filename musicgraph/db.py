@@ -8,6 +8,8 @@ functions (``execute_read`` / ``execute_write``), always with parameters.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +27,7 @@ from musicgraph.config import Neo4jSettings
 from musicgraph.errors import DatabaseUnavailableError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: A monotonic time by which the caller's whole piece of work must be done (the web app
 #: sets it per request): each call waits at most until then, and at most its own deadline.
@@ -34,6 +37,27 @@ _work_deadline: ContextVar[float | None] = ContextVar("musicgraph_work_deadline"
 def set_work_deadline(seconds: float | None) -> None:
     """Give the calls that follow in this thread (or task) ``seconds`` in all; None: no limit."""
     _work_deadline.set(None if seconds is None else time.monotonic() + seconds)
+
+
+#: True while the calls of this thread (or task) run without the database's deadline.
+_unbounded: ContextVar[bool] = ContextVar("musicgraph_unbounded", default=False)
+
+
+#: Neo4j's transaction timeout for calls run ``without_deadline``: long enough for a cold
+#: server to plan anything, short enough that a stuck call ends.
+BACKGROUND_TIMEOUT_SECONDS = 120.0
+
+
+@contextmanager
+def without_deadline() -> Iterator[None]:
+    """Let the calls inside run without the request deadline, up to Neo4j's transaction
+    timeout of ``BACKGROUND_TIMEOUT_SECONDS`` (background work such as warming Neo4j's
+    query plans, never a request)."""
+    token = _unbounded.set(True)
+    try:
+        yield
+    finally:
+        _unbounded.reset(token)
 
 
 #: Driver errors that mean "the database isn't there right now".
@@ -54,6 +78,13 @@ class Database:
             connections and holds a query until its database is available, which the
             driver would wait for without limit. The call runs on a helper thread, which
             finishes (and returns its connection) whenever the server answers.
+
+    With a deadline, the handle also tracks whether Neo4j is answering: the functions
+    given to :meth:`on_available` run (on a background thread, one run at a time) after
+    the first call that succeeds, and again after a call that found Neo4j away (refused,
+    reset), then succeeded. The web app warms Neo4j's query plans there. While they run,
+    other bounded calls wait for them (within their own deadline, and for at most one
+    deadline in all), so the warming has the server to itself.
     """
 
     def __init__(self, settings: Neo4jSettings | None = None,
@@ -62,6 +93,13 @@ class Database:
         self.deadline_seconds = deadline_seconds
         self._calls = (ThreadPoolExecutor(max_workers=64, thread_name_prefix="neo4j-call")
                        if deadline_seconds else None)
+        self._answering = False  # no call has succeeded yet
+        self._on_available: list[Callable[[], None]] = []
+        self._after_available: list[Callable[[], None]] = []
+        self._hooks_running = threading.Lock()
+        self._ready = threading.Event()  # clear while the hooks run after Neo4j came back
+        self._ready.set()
+        self._hold_until = 0.0
         self.driver = GraphDatabase.driver(
             self.settings.uri,
             auth=(self.settings.user, self.settings.password),
@@ -84,15 +122,80 @@ class Database:
             self._calls.shutdown(wait=False, cancel_futures=True)
         self.driver.close()
 
+    def on_available(self, hook: Callable[[], None], *, hold: bool = True) -> None:
+        """Run ``hook()`` whenever Neo4j answers again (see the class's docstring); with
+        ``hold=False`` it runs after the other calls are let through."""
+        (self._on_available if hold else self._after_available).append(hook)
+
+    def _answered(self, ok: bool) -> None:
+        """Note how a call went; on a first success, or one after a failure, run the hooks
+        with the other calls held back (:meth:`_wait_ready`)."""
+        if not ok:
+            self._answering = False
+            return
+        if self._answering or not self._on_available:
+            return
+        self._answering = True
+        self._hold_until = time.monotonic() + (self.deadline_seconds or 0.0)
+        self._ready.clear()
+        threading.Thread(target=self._run_hooks, name="neo4j-available", daemon=True).start()
+
+    def _run_hooks(self) -> None:
+        if not self._hooks_running.acquire(blocking=False):
+            return  # a run is under way: it does the same work and opens the way after
+        try:
+            self._run_each(self._on_available)
+            self._ready.set()
+            self._run_each(self._after_available)
+        finally:
+            self._ready.set()
+            self._hooks_running.release()
+
+    @staticmethod
+    def _run_each(hooks: list[Callable[[], None]]) -> None:
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # a hook is an optimisation: log it, never fail a request
+                log.warning("hook after Neo4j answered again failed", exc_info=True)
+
+    def _wait_ready(self, timeout: float) -> float:
+        """While the hooks run, hold this call back (at most ``timeout`` s, and never past
+        one deadline after Neo4j answered again); the time it has left.
+
+        Why: a restarted Neo4j plans every statement afresh, seconds of CPU. Under load the
+        planning competes with every request's cheap queries and took 22 s on two cores in
+        the fault test; with the requests waiting it takes what it takes on a quiet server.
+        """
+        if self._ready.is_set():
+            return timeout
+        started = time.monotonic()
+        self._ready.wait(max(0.0, min(timeout, self._hold_until - started)))
+        return timeout - (time.monotonic() - started)
+
     def _bounded(self, work: Callable[[], T]) -> T:
         """``work()``, given up after ``deadline_seconds`` when that is set."""
-        if self._calls is None or self.deadline_seconds is None:
+        if self._calls is None or self.deadline_seconds is None or _unbounded.get():
             return work()
-        timeout = self.deadline_seconds
+        try:
+            result = self._bounded_call(work, self._calls, self.deadline_seconds)
+        except DatabaseUnavailableError as exc:
+            # Neo4j away (refused, reset), not merely slow: an overloaded server that
+            # missed one deadline keeps its plans, and nothing needs warming.
+            if not getattr(exc, "deadline_passed", False):
+                self._answered(False)
+            raise
+        self._answered(True)
+        return result
+
+    def _bounded_call(self, work: Callable[[], T], calls: ThreadPoolExecutor,
+                      deadline: float) -> T:
+        timeout = deadline
         until = _work_deadline.get()
         if until is not None:
             timeout = min(timeout, until - time.monotonic())
-        future = self._calls.submit(work) if timeout > 0 else None
+        timeout = self._wait_ready(timeout)
+        future = calls.submit(work) if timeout > 0 else None
         try:
             if future is None:
                 raise FutureTimeout
@@ -100,11 +203,13 @@ class Database:
         except FutureTimeout:
             if future is not None:
                 future.cancel()  # still queued behind stuck calls: never run it
-            raise DatabaseUnavailableError(
+            err = DatabaseUnavailableError(
                 f"Neo4j at {self.settings.uri} did not answer within "
-                f"{self.deadline_seconds:g}s: is it starting or overloaded?",
+                f"{deadline:g}s: is it starting or overloaded?",
                 "the query goes on in the background and is dropped when it ends",
-            ) from None
+            )
+            err.deadline_passed = True  # type: ignore[attr-defined]
+            raise err from None
 
     def __enter__(self) -> Database:
         return self
@@ -129,7 +234,7 @@ class Database:
         statement: str | neo4j.Query = cypher.load(name)
         if self.deadline_seconds:
             # Neo4j ends the query when the caller has stopped waiting for it.
-            statement = neo4j.Query(statement, timeout=self.deadline_seconds)  # type: ignore[arg-type]
+            statement = neo4j.Query(statement, timeout=self._tx_timeout())  # type: ignore[arg-type]
 
         def work() -> list[dict[str, Any]]:
             with translate_errors(self.settings.uri):
@@ -138,6 +243,22 @@ class Database:
             return [r.data() for r in records]
 
         return self._bounded(work)
+
+    def _tx_timeout(self) -> float | None:
+        return BACKGROUND_TIMEOUT_SECONDS if _unbounded.get() else self.deadline_seconds
+
+    def plan(self, name: str, **params: Any) -> None:
+        """Have Neo4j plan the named statement for these parameters (``EXPLAIN``: nothing
+        runs) and keep the plan in its query cache, as the statement's first run would."""
+        def work() -> None:
+            with translate_errors(self.settings.uri):
+                statement = neo4j.Query("EXPLAIN " + cypher.load(name),
+                                        timeout=self._tx_timeout())
+                self.driver.execute_query(statement, params,
+                                          database_=self.database,
+                                          routing_=RoutingControl.READ)
+
+        self._bounded(work)
 
     def write(self, name: str, **params: Any) -> neo4j.ResultSummary:
         """Run the named write statement in its own (retried) transaction; return the summary."""
@@ -161,7 +282,7 @@ class Database:
         """Run ``work`` as a read transaction function (retried on transient errors)."""
         if self.deadline_seconds:
             # Neo4j ends the transaction when the caller has stopped waiting for it.
-            work = neo4j.unit_of_work(timeout=self.deadline_seconds)(work)
+            work = neo4j.unit_of_work(timeout=self._tx_timeout())(work)
 
         def run() -> T:
             with translate_errors(self.settings.uri):

@@ -132,8 +132,10 @@ def _test_app(settings: Neo4jSettings) -> Iterator[Flask]:
 
     # A long deadline: a slow CI machine can take seconds to plan a query the first time,
     # and these tests are about answers, not time (the fault tests run the default).
+    # No background plan warming: it would run beside each test (tests/app/test_recovery.py
+    # and the gunicorn fault tests cover it).
     application = create_app({"TESTING": True, "NEO4J": settings,
-                              "NEO4J_DEADLINE_SECONDS": 120.0})
+                              "NEO4J_DEADLINE_SECONDS": 120.0, "WARM_QUERY_PLANS": False})
     yield application
     close_db(application)
 

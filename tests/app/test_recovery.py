@@ -12,6 +12,7 @@ from musicgraph.config import Neo4jSettings
 from musicgraph.db import Database
 from musicgraph.neo4j_local import Instance, free_port
 from tests import support
+from tests.support import metric_sample
 
 pytestmark = pytest.mark.neo4j
 
@@ -58,5 +59,13 @@ def test_app_recovers_after_neo4j_restart(instance: Instance, tmp_path: Path) ->
         assert r.get_json()["embeddings"] is True
         r = client.get("/api/songs/T00001/recommendations?k=3")
         assert r.status_code == 200 and len(r.get_json()["recommendations"]) == 3
+        # The app warmed Neo4j's query plans when it first answered, and again once it
+        # answered after the restart, before this request was let through.
+        assert _warmups(client) == 2
     finally:
         close_db(app)
+
+
+def _warmups(client: object) -> float:
+    text = client.get("/metrics").get_data(as_text=True)  # type: ignore[attr-defined]
+    return metric_sample(text, "musicgraph_query_plan_warmup_seconds_count")
