@@ -57,8 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_LOG": True,
     # Recent recommendation answers kept per process (0: none), and how long a read of
     # the graph's model state is trusted before a retrain or embed run is noticed. An
-    # answer (10 songs with their paths) takes about 20 KB in a worker: 2,000 bound the
-    # cache near 40 MB per worker (the soak measured 20,000 growing workers by 60-85%).
+    # answer (10 songs with their paths) is kept compressed, about 2 KB: 2,000 take about
+    # 4 MB per worker.
     "RESULT_CACHE_SIZE": 2_000,
     "RESULT_CACHE_SECONDS": 1.0,
     # Plan the recommendation queries in the background as soon as Neo4j answers (at

@@ -15,7 +15,10 @@
 //
 // Genres: how many seeds carry each genre, and whether it is a subgenre (it has a
 // parent). Years and popularity: the seeds' known values. songs: the seeds' short
-// descriptions (as app/songs; an unknown id has none). model_version: the GraphSAGE
+// descriptions (as app/songs; an unknown id has none). The seeds' artists (with the seeds
+// by each), albums (with how many seeds are on each) and playlists: recommend/features
+// looks a candidate's up in them instead of walking from every candidate's artist or
+// album to all its songs. model_version: the GraphSAGE
 // model whose embeddings the graph holds (written by training), checked against the
 // ranker's.
 CALL () {
@@ -47,6 +50,21 @@ CALL () {
                   album: head(COLLECT { MATCH (s)-[:ON]->(al:Album) RETURN al.name }),
                   embedded: s.embedding IS NOT NULL}) AS songs
 }
+CALL () {
+  MATCH (s:Song)-[:BY]->(a:Artist) WHERE s.id IN $seeds
+  WITH a, collect(DISTINCT s.id) AS ids
+  RETURN collect(a.name) AS seed_artists, collect(ids) AS seed_artist_seeds
+}
+CALL () {
+  MATCH (s:Song)-[:ON]->(al:Album) WHERE s.id IN $seeds
+  WITH al, count(DISTINCT s) AS k
+  RETURN collect(al.id) AS seed_albums, collect(k) AS seed_album_counts
+}
+CALL () {
+  MATCH (s:Song)-[:IN_PLAYLIST]->(p:Playlist) WHERE s.id IN $seeds
+  RETURN collect(DISTINCT p.id) AS seed_playlists
+}
 OPTIONAL MATCH (m:Meta {key: $meta_key})
 RETURN artists, affinities, genres, genre_seeds, subgenre, found, years, popularity, songs,
+       seed_artists, seed_artist_seeds, seed_albums, seed_album_counts, seed_playlists,
        m.model_version AS model_version
