@@ -16,8 +16,9 @@ Each repeat measures, in this order and on the same machine:
   sets drawn from the largest playlists);
 - ``search_p50_ms``: one client, ``GET /api/songs?q=<words of a title>``.
 
-The app's result cache is on, as deployed: after the warm-up every song's answer is
-cached, so this measures repeat traffic. ``--no-cache`` turns it off, so every request
+The app's result cache is on, as deployed: this measures repeat traffic. The cache is per
+worker, and the warm-up does not reach every song on every worker, so the first repeats'
+p99 includes a worker's first request for a song (computed, not cached). ``--no-cache`` turns it off, so every request
 computes its answer (first-time traffic); the report says which (``result_cache``).
 
 The JSON holds the medians across repeats (``--repeats``, default 3), each repeat's raw
