@@ -97,6 +97,7 @@ class Database:
         self._on_available: list[Callable[[], None]] = []
         self._after_available: list[Callable[[], None]] = []
         self._hooks_running = threading.Lock()
+        self._state_lock = threading.Lock()
         self._ready = threading.Event()  # clear while the hooks run after Neo4j came back
         self._ready.set()
         self._hold_until = 0.0
@@ -133,23 +134,26 @@ class Database:
         if not ok:
             self._answering = False
             return
-        if self._answering or not self._on_available:
+        if self._answering or not (self._on_available or self._after_available):
             return
-        self._answering = True
-        self._hold_until = time.monotonic() + (self.deadline_seconds or 0.0)
-        self._ready.clear()
+        with self._state_lock:  # many calls succeed at once: one of them starts the run
+            if self._answering:
+                return
+            self._answering = True
+            if self._on_available:
+                self._hold_until = time.monotonic() + (self.deadline_seconds or 0.0)
+                self._ready.clear()
         threading.Thread(target=self._run_hooks, name="neo4j-available", daemon=True).start()
 
     def _run_hooks(self) -> None:
-        if not self._hooks_running.acquire(blocking=False):
-            return  # a run is under way: it does the same work and opens the way after
-        try:
-            self._run_each(self._on_available)
-            self._ready.set()
+        # One run at a time; a run asked for meanwhile follows it (hooks are idempotent),
+        # and every run opens the way when its holding hooks are done.
+        with self._hooks_running:
+            try:
+                self._run_each(self._on_available)
+            finally:
+                self._ready.set()
             self._run_each(self._after_available)
-        finally:
-            self._ready.set()
-            self._hooks_running.release()
 
     @staticmethod
     def _run_each(hooks: list[Callable[[], None]]) -> None:
