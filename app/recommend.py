@@ -325,19 +325,18 @@ def warm_query_plans(db: Database, ranker: Ranker, k: int) -> float:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-plans") as pool:
         planned = pool.submit(beside)
         with without_deadline():
+            # A throwaway cache, so the cache's model-state read is planned too.
             recommend_for_song(db, song_id, k, ranker=ranker, cache=ResultCache(1, 0.0))
         planned.result()
     return time.monotonic() - started
 
 
 def warm_other_plans(db: Database) -> None:
-    """Plan the statements of the other pages (search, popular songs), after
+    """Plan the statements of the other pages (popular songs, search), after
     :func:`warm_query_plans` and while requests flow again."""
     with without_deadline():
-        rows = db.read("app/warm_song")
-        if rows:
-            search(db, rows[0]["title"] or "a", 10)
-            popular(db)
+        songs = popular(db)
+        search(db, songs[0]["title"] if songs and songs[0]["title"] else "a", 10)
 
 
 def recommend_for_song(db: Database, song_id: str, k: int = 10,

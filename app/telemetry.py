@@ -5,9 +5,10 @@ Metrics (``/metrics``, prometheus-flask-exporter): request counts and latency hi
 per endpoint (``musicgraph_http_request_total``, ``musicgraph_http_request_duration_seconds``),
 Neo4j errors by kind (``musicgraph_neo4j_errors_total``), the trained model's version
 (``musicgraph_model_info``) and how long warming Neo4j's query plans took, at start and
-after each outage (``musicgraph_query_plan_warmup_seconds``). Under gunicorn each worker is its own process, so with
-``PROMETHEUS_MULTIPROC_DIR`` set (``app/gunicorn_conf.py`` sets it) every worker writes its
-samples to files there and ``/metrics``, whichever worker answers, adds them all up.
+after each outage (``musicgraph_query_plan_warmup_seconds``). Under gunicorn each worker
+is its own process, so with ``PROMETHEUS_MULTIPROC_DIR`` set (``app/gunicorn_conf.py``
+sets it) every worker writes its samples to files there and ``/metrics``, whichever worker
+answers, adds them all up.
 Without it (``musicgraph serve``, tests) the app keeps them in its own registry.
 
 Request logs: one JSON line per request on the ``musicgraph.requests`` logger (stderr),
