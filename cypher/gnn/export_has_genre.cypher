@@ -1,1 +1,4 @@
-MATCH (s:Song)-[:HAS_GENRE]->(n:Genre) RETURN s.id AS src, n.name AS dst
+// One record per song (its genres as a list): records, not values, are what the driver pays for.
+MATCH (s:Song)
+CALL (s) { MATCH (s)-[:HAS_GENRE]->(n:Genre) RETURN collect(n.name) AS dst }
+RETURN s.id AS src, dst

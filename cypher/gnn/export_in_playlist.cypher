@@ -1,1 +1,5 @@
-MATCH (s:Song)-[:IN_PLAYLIST]->(n:Playlist) RETURN s.id AS src, n.id AS dst
+// One record per song (its playlists as a list): records, not values, are what the driver
+// pays for.
+MATCH (s:Song)
+CALL (s) { MATCH (s)-[:IN_PLAYLIST]->(n:Playlist) RETURN collect(n.id) AS dst }
+RETURN s.id AS src, dst
