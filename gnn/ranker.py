@@ -51,6 +51,8 @@ class RankerFitConfig:
         max_seeds: a playlist query's seeds are at most this many (the API's limit).
         song_queries: at most this many one-seed queries (a hidden membership queried by
             one visible song of its playlist, as the evaluation's task 2).
+        playlist_queries: at most this many playlist queries (a large catalogue's 15k
+            playlists add fit time, not a better fit).
         val_share: share of playlists whose queries choose the kind and regularisation.
         c_grid: inverse regularisation strengths tried.
         kinds: logistic regressions tried: ``pointwise`` (is this candidate a hidden
@@ -62,6 +64,7 @@ class RankerFitConfig:
     seed: int = 42
     max_seeds: int = 100
     song_queries: int = 3000
+    playlist_queries: int = 3000
     val_share: float = 0.25
     c_grid: tuple[float, ...] = (0.01, 1.0)
     kinds: tuple[str, ...] = ("pointwise", "pairwise")
@@ -135,8 +138,11 @@ class RankTables:
         self.artist_playlists = np.asarray(ap.sum(axis=1)).ravel()
         z = guard_vectors(torch.as_tensor(embeddings))[0].numpy().astype(np.float64)
         self.z = z
-        # Artist name order breaks affinity ties, as the Cypher's ORDER BY does.
+        # Artist name order breaks affinity ties, and song id order similarity ties, as the
+        # Cypher's ORDER BY does; as integer ranks, computed once (sorting a million ids as
+        # strings for every query cost a training on 1M songs hours).
         self.artist_rank_key = np.argsort(np.argsort(np.asarray(self.artist_names, dtype=object)))
+        self.song_rank_key = np.argsort(np.argsort(np.asarray(self.song_ids, dtype=object)))
 
     # --- the per-request context (recommend/context) ---------------------------------
     def affinity(self, seeds: np.ndarray) -> np.ndarray:
@@ -162,21 +168,26 @@ class RankTables:
 
     # --- candidates and features -------------------------------------------------------
     def candidates(self, seeds: np.ndarray, ctx: dict[str, Any], allowed: np.ndarray,
-                   config: RankingConfig) -> tuple[np.ndarray, np.ndarray]:
+                   config: RankingConfig, allowed_z: np.ndarray | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """Candidates as ``recommend/candidates_among`` draws them from ``allowed`` songs:
         the ``n_vector`` nearest to the seeds' mean embedding, and up to ``n_graph`` graph
         candidates not already nearest (songs by a seed's artist, on a seed's album, or by
         one of the ``affinity_artists`` best-affinity artists), best similarity first.
 
+        Args:
+            allowed_z: ``self.z[allowed]`` when the caller keeps it for many queries (a
+                copy of the pool's vectors per query is most of a query's time at 1M songs).
+
         Returns:
             candidate song indices and their ``emb_sim``.
         """
         q = self.z[seeds].mean(axis=0)
-        sims = (1.0 + self.z[allowed] @ q / max(np.linalg.norm(q), 1e-12)) / 2.0
+        rows = self.z[allowed] if allowed_z is None else allowed_z
+        sims = (1.0 + rows @ q / max(np.linalg.norm(q), 1e-12)) / 2.0
         ok = ~np.isin(allowed, seeds)
         cand, sims = allowed[ok], sims[ok]
-        order = np.lexsort((np.asarray(self.song_ids, dtype=object)[cand], -sims))
-        near = cand[order[: config.n_vector]]
+        near = cand[_top(sims, self.song_rank_key[cand], config.n_vector)]
         aff = ctx["affinity"]
         top = np.flatnonzero(aff > 0)
         top = top[np.lexsort((self.artist_rank_key[top], -aff[top]))][: config.affinity_artists]
@@ -186,8 +197,7 @@ class RankTables:
                   | (self.song_album[:, seed_albums].sum(axis=1) > 0).A.ravel())
         g = linked[cand] & ~np.isin(cand, near)
         gc, gs = cand[g], sims[g]
-        gorder = np.lexsort((np.asarray(self.song_ids, dtype=object)[gc], -gs))
-        graph = gc[gorder[: config.n_graph]]
+        graph = gc[_top(gs, self.song_rank_key[gc], config.n_graph)]
         out = np.concatenate([near, graph])
         qn = q / max(np.linalg.norm(q), 1e-12)
         return out, (1.0 + self.z[out] @ qn) / 2.0
@@ -252,6 +262,17 @@ class _Query:
     group: int  # the playlist: queries of one playlist stay on one side of the val split
 
 
+def _top(values: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``values``, ties by ascending ``tiebreak``, in that
+    order: ``np.lexsort((tiebreak, -values))[:k]``, sorting only the values that can be
+    among them."""
+    if len(values) > k > 0:
+        kth = np.partition(-values, k - 1)[k - 1]
+        within = np.flatnonzero(-values <= kth)
+        return within[np.lexsort((tiebreak[within], -values[within]))][:k]
+    return np.lexsort((tiebreak, -values))[:k]
+
+
 def _queries(tables: RankTables, hidden: np.ndarray, config: RankerFitConfig,
              rng: np.random.Generator) -> list[_Query]:
     """Playlist queries (visible songs → hidden songs left without a playlist) and one-seed
@@ -277,6 +298,9 @@ def _queries(tables: RankTables, hidden: np.ndarray, config: RankerFitConfig,
     if len(singles) > config.song_queries:
         pick = np.sort(rng.choice(len(singles), config.song_queries, replace=False))
         singles = [singles[i] for i in pick]
+    if len(out) > config.playlist_queries:  # drawn last: fewer playlists draw nothing
+        pick = np.sort(rng.choice(len(out), config.playlist_queries, replace=False))
+        out = [out[i] for i in pick]
     return out + singles
 
 
@@ -319,11 +343,12 @@ def fit_ranker(export: GraphExport, inner_hidden: np.ndarray, inner_embeddings: 
         raise ModelError("the ranker has no training query: too few playlist memberships "
                          "to hide (a playlist needs a visible song and a hidden one)")
     pool = np.flatnonzero(~tables.placed)
+    pool_z = tables.z[pool]
     xs, ys, groups, ntargets, qids = [], [], [], [], []
     for qi, q in enumerate(tqdm(queries, desc="ranker features", unit=" query",
                                 disable=not progress, leave=False)):
         ctx = tables.context(q.seeds)
-        cands, sims = tables.candidates(q.seeds, ctx, pool, ranking)
+        cands, sims = tables.candidates(q.seeds, ctx, pool, ranking, pool_z)
         if len(cands) == 0:
             continue
         xs.append(tables.features(q.seeds, cands, sims, ctx))

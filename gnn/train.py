@@ -144,8 +144,11 @@ class TrainConfig:
     task2_queries: int = 1024
     max_candidates: int = 20000
     max_seeds: int = 100
-    max_queries: int = 0
-    eval_max_queries: int = 0
+    # Bounds that only large catalogues reach (the bundled data has 471 playlists): every
+    # epoch's targets join the candidates, so with all 15.5k playlists of a 1M-song
+    # catalogue the logits were [15.5k, 200k] and the first epoch needed over 21 GB.
+    max_queries: int = 2048
+    eval_max_queries: int = 2048
     ema: float = 0.9
     eval_every: int = 10
     patience: int = 60
