@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gnn.export import EDGE_TYPES, GraphExport
-from gnn.ranker import RankerFitConfig, RankTables, features_for, fit_ranker
+from gnn.ranker import RankerFitConfig, RankTables, _top, features_for, fit_ranker
 from musicgraph.errors import ModelError
 from musicgraph.ranking import FEATURE_NAMES, Ranker, RankingConfig, seed_context
 from tests.gnn.graphs import planted_export
@@ -61,6 +61,27 @@ def test_the_fit_learns_that_the_embedding_and_the_artist_matter(planted: Plante
     assert report["queries"] > 10 and report["positives"] > 0
     assert 0 < report["candidate_recall"] <= 1
     assert set(report["importances"]) == set(FEATURE_NAMES)
+
+
+def test_playlist_queries_are_capped_and_a_cap_above_the_count_changes_nothing(
+        planted: Planted, export: GraphExport) -> None:
+    full = _fit(planted, export)
+    assert full.report["playlist_queries"] > 3
+    same = _fit(planted, export, config=RankerFitConfig(playlist_queries=10**6))
+    assert same.coef == full.coef  # no draw when every playlist fits under the cap
+    capped = _fit(planted, export, config=RankerFitConfig(playlist_queries=3))
+    assert capped.report["playlist_queries"] <= 3
+    assert capped.report["queries"] < full.report["queries"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_top_is_the_head_of_the_full_sort_ties_included(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    values = rng.integers(0, 12, n) / 7.0  # many ties
+    tiebreak = rng.permutation(n)
+    for k in (0, 1, 5, 50, n, n + 3):
+        assert np.array_equal(_top(values, tiebreak, k), np.lexsort((tiebreak, -values))[:k])
 
 
 def test_the_fit_is_deterministic(planted: Planted, export: GraphExport) -> None:
