@@ -109,10 +109,14 @@ def start(home: Path | None, bolt_port: int | None, http_port: int | None,
 
 @neo4j.command()
 @_home
-def stop(home: Path | None) -> None:
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds to wait for a clean exit before killing the server (a store of "
+                   "a million vectors can take minutes: Lucene finishes its merges).")
+def stop(home: Path | None, timeout: float) -> None:
     """Stop the server cleanly and wait for it to exit."""
     inst = Instance.at(home)
-    click.echo("Neo4j stopped" if inst.stop() else f"Neo4j was not running ({inst.home})")
+    click.echo("Neo4j stopped" if inst.stop(timeout=timeout)
+               else f"Neo4j was not running ({inst.home})")
 
 
 @neo4j.command()
