@@ -60,11 +60,10 @@ from bench.bench_recommend import percentile, wait_for_http
 from musicgraph.neo4j_local import Instance, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The keys every run prints (the CI smoke test checks them).
 #: How long the final stop may take: at 1M songs, Neo4j closing the vector index after
 #: the later songs' embeddings took over 120 s (Lucene finishing a merge).
 STOP_TIMEOUT_S = 1800
-
+#: The keys every run prints (the CI smoke test checks them).
 REQUIRED_KEYS = ("songs", "etl_s", "etl_peak_rss_mb", "train_s", "train_peak_rss_mb",
                  "index_online_s", "embed_new_s", "rec_p50_ms", "rec_p99_ms", "neo4j_store_mb")
 
