@@ -268,11 +268,13 @@ def export_graph(db: Database, progress: bool = True) -> GraphExport:
         # One record per source node, its targets (and SIMILAR scores) as lists.
         for row in _progress(db.stream(query), etype, progress):
             s = src_index.get(row["src"])
+            if s is None:  # created after the node export (a concurrent load): next run
+                skipped += len(row["dst"])
+                continue
             scores = row.get("score") or [None] * len(row["dst"])
             for dst_key, score in zip(row["dst"], scores, strict=True):
                 d = dst_index.get(dst_key)
-                if s is None or d is None:
-                    # Created after the node export (a concurrent load): left for the next run.
+                if d is None:  # likewise
                     skipped += 1
                     continue
                 src_buf.append(s)

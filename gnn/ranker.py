@@ -141,8 +141,8 @@ class RankTables:
         # Artist name order breaks affinity ties, and song id order similarity ties, as the
         # Cypher's ORDER BY does; as integer ranks, computed once (sorting a million ids as
         # strings for every query cost a training on 1M songs hours).
-        self.artist_rank_key = np.argsort(np.argsort(np.asarray(self.artist_names, dtype=object)))
-        self.song_rank_key = np.argsort(np.argsort(np.asarray(self.song_ids, dtype=object)))
+        self.artist_rank_key = _rank_key(self.artist_names)
+        self.song_rank_key = _rank_key(self.song_ids)
 
     # --- the per-request context (recommend/context) ---------------------------------
     def affinity(self, seeds: np.ndarray) -> np.ndarray:
@@ -260,6 +260,11 @@ class _Query:
     seeds: np.ndarray
     targets: np.ndarray
     group: int  # the playlist: queries of one playlist stay on one side of the val split
+
+
+def _rank_key(keys: Sequence[str]) -> np.ndarray:
+    """Each key's position in string order, as an integer sort key."""
+    return np.argsort(np.argsort(np.asarray(keys, dtype=object)))
 
 
 def _top(values: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
