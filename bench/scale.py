@@ -3,7 +3,7 @@
 Usage::
 
     python -m bench.scale --songs 1000000 [--new 10000] [--seed 0] [--epochs N]
-        [--workdir DIR --keep] [--heap 4g --pagecache 4g] [--compare]
+        [--train-threads 2] [--workdir DIR --keep] [--heap 4g --pagecache 4g] [--compare]
 
 Steps, each a subprocess of the real command (so the figures hold whatever the commands
 do inside): generate the catalogue and the later songs (:mod:`bench.synth`); start a
@@ -22,7 +22,8 @@ in the work folder, named on stderr):
   full`` step of a bulk load (with ``--compare``, the other path is loaded into a second
   fresh Neo4j and reported as ``etl_other_s``);
 - ``train_s``, ``train_peak_rss_mb``; ``train_epochs`` and ``train_epoch_s`` from the
-  training's ``metrics.json`` when it has them;
+  training's ``metrics.json`` when it has them; ``train_threads``: the torch threads it
+  was given (``null``: ``musicgraph train``'s own default);
 - ``index_online_s``: from the Neo4j log, the time the ``song_embedding`` index took
   to populate after training's write-back;
 - ``new_etl_s``, ``embed_new_s``, ``embed_peak_rss_mb``: loading the later songs and
@@ -283,6 +284,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         train_cmd = musicgraph("train", "--quiet")
         if args.epochs:
             train_cmd += ["--epochs", str(args.epochs)]
+        if args.train_threads is not None:
+            train_cmd += ["--threads", str(args.train_threads)]
+        out["train_threads"] = args.train_threads
         step = bench.run("train", train_cmd, timeout, max_rss_mb=args.max_rss_mb)
         out.update(train_s=round(step.seconds, 1), train_peak_rss_mb=round(step.peak_rss_mb))
         metrics_path = workdir / "models" / "graphsage" / "metrics.json"
@@ -362,6 +366,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=None,
                     help="training epochs (default: musicgraph train's own)")
+    ap.add_argument("--train-threads", type=int, default=None,
+                    help="musicgraph train --threads (default: its own, one thread); the "
+                         "epochs run while Neo4j is idle, so a large catalogue can use every core")
     ap.add_argument("--bulk", choices=("auto", "always", "never"), default="auto",
                     help="musicgraph etl --bulk for the main load")
     ap.add_argument("--compare", action="store_true",

@@ -22,12 +22,14 @@ pytestmark = pytest.mark.neo4j
 def test_scale_runs_every_step_and_prints_every_key() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.scale", "--songs", "20000", "--new", "2000",
-         "--epochs", "2", "--requests", "50", "--step-timeout", "1500"],
+         "--epochs", "2", "--train-threads", "2", "--requests", "50",
+         "--step-timeout", "1500"],
         cwd=ROOT, capture_output=True, text=True, timeout=3000)
     assert proc.returncode == 0, proc.stderr[-3000:]
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     missing = [k for k in REQUIRED_KEYS if figures.get(k) is None]
     assert not missing, f"missing: {missing}\n{figures}"
     assert figures["songs"] == 20_000
+    assert figures["train_threads"] == 2
     assert figures["etl_path"] == "transactional"  # below the bulk threshold
     assert figures["rec_p50_ms"] <= figures["rec_p99_ms"]
