@@ -249,6 +249,14 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     bench = Bench(workdir, env)
     out: dict[str, Any] = {"songs": None}
     timeout = args.step_timeout
+    if args.keep:
+        # A kept store is reopened with its own credentials (to profile or rerun a step):
+        # `set -a; . neo4j.env; set +a`. Owner-only, like any file holding a password.
+        keys = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE",
+                "MUSICGRAPH_NEO4J_HOME", "MUSICGRAPH_MODELS")
+        creds = workdir / "neo4j.env"
+        creds.touch(mode=0o600)
+        creds.write_text("".join(f"{k}={env[k]}\n" for k in keys))
 
     if args.csv:
         songs_csv, new_csv = args.csv, None
@@ -382,7 +390,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--heap", default=os.environ.get("MUSICGRAPH_NEO4J_HEAP", "1g"))
     ap.add_argument("--pagecache", default=os.environ.get("MUSICGRAPH_NEO4J_PAGECACHE", "512m"))
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
-    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work folder (its neo4j.env reopens the store)")
     ap.add_argument("--step-timeout", type=float, default=4 * 3600.0)
     ap.add_argument("--json", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,11 +20,12 @@ from tests.support import ROOT
 pytestmark = pytest.mark.neo4j
 
 
-def test_scale_runs_every_step_and_prints_every_key() -> None:
+def test_scale_runs_every_step_and_prints_every_key(tmp_path: Path) -> None:
+    workdir = tmp_path / "scale"
     proc = subprocess.run(
         [sys.executable, "-m", "bench.scale", "--songs", "20000", "--new", "2000",
          "--epochs", "2", "--train-threads", "2", "--requests", "50",
-         "--step-timeout", "1500"],
+         "--step-timeout", "1500", "--workdir", str(workdir), "--keep"],
         cwd=ROOT, capture_output=True, text=True, timeout=3000)
     assert proc.returncode == 0, proc.stderr[-3000:]
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -33,3 +35,8 @@ def test_scale_runs_every_step_and_prints_every_key() -> None:
     assert figures["train_threads"] == 2
     assert figures["etl_path"] == "transactional"  # below the bulk threshold
     assert figures["rec_p50_ms"] <= figures["rec_p99_ms"]
+    # The kept store's credentials, owner-only, to reopen it.
+    creds = workdir / "neo4j.env"
+    assert creds.stat().st_mode & 0o777 == 0o600
+    env = dict(line.split("=", 1) for line in creds.read_text().splitlines())
+    assert env["NEO4J_PASSWORD"] and env["MUSICGRAPH_NEO4J_HOME"] == str(workdir / "neo4j")
