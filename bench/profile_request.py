@@ -18,8 +18,9 @@ transaction so each is measured alone:
 For the two statements it also gives the server's share (``result_available_after`` +
 ``result_consumed_after`` from the driver's summary) and the rest (network, Bolt decode).
 Prints one JSON object of medians (ms), the candidates per request, and under ``p90`` the
-same stages' 90th percentiles (where a slow request's time goes: the one-client p99 of a
-large catalogue is set by a few songs whose artists or playlists are large).
+same stages' 90th percentiles (a one-client p99 is made of the slow tail that medians
+hide: at 1M songs, the candidate statement's first run for a song, reading the vector
+index and the candidates' neighbourhoods cold).
 """
 
 from __future__ import annotations
