@@ -256,6 +256,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "MUSICGRAPH_NEO4J_HOME", "MUSICGRAPH_MODELS")
         creds = workdir / "neo4j.env"
         creds.touch(mode=0o600)
+        creds.chmod(0o600)  # a rerun into the same folder finds the file already there
         creds.write_text("".join(f"{k}={env[k]}\n" for k in keys))
 
     if args.csv:
