@@ -251,10 +251,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     timeout = args.step_timeout
     if args.keep:
         # A kept store is reopened with its own credentials (to profile or rerun a step):
-        # `set -a; . neo4j.env; set +a`. Owner-only, like any file holding a password.
+        # the project's `.env`, which `musicgraph` reads from the folder it runs in
+        # (musicgraph.config.load_dotenv). Owner-only, like any file holding a password.
         keys = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE",
-                "MUSICGRAPH_NEO4J_HOME", "MUSICGRAPH_MODELS")
-        creds = workdir / "neo4j.env"
+                "MUSICGRAPH_NEO4J_HOME", "MUSICGRAPH_MODELS", "MUSICGRAPH_NEO4J_HEAP",
+                "MUSICGRAPH_NEO4J_PAGECACHE")
+        creds = workdir / ".env"
         creds.touch(mode=0o600)
         creds.chmod(0o600)  # a rerun into the same folder finds the file already there
         creds.write_text("".join(f"{k}={env[k]}\n" for k in keys))
@@ -392,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pagecache", default=os.environ.get("MUSICGRAPH_NEO4J_PAGECACHE", "512m"))
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     ap.add_argument("--keep", action="store_true",
-                    help="keep the work folder (its neo4j.env reopens the store)")
+                    help="keep the work folder (its .env reopens the store)")
     ap.add_argument("--step-timeout", type=float, default=4 * 3600.0)
     ap.add_argument("--json", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args(argv)

@@ -35,8 +35,8 @@ def test_scale_runs_every_step_and_prints_every_key(tmp_path: Path) -> None:
     assert figures["train_threads"] == 2
     assert figures["etl_path"] == "transactional"  # below the bulk threshold
     assert figures["rec_p50_ms"] <= figures["rec_p99_ms"]
-    # The kept store's credentials, owner-only, to reopen it.
-    creds = workdir / "neo4j.env"
+    # The kept store's credentials, owner-only, as the `.env` that musicgraph reads.
+    creds = workdir / ".env"
     assert creds.stat().st_mode & 0o777 == 0o600
     env = dict(line.split("=", 1) for line in creds.read_text().splitlines())
     assert env["NEO4J_PASSWORD"] and env["MUSICGRAPH_NEO4J_HOME"] == str(workdir / "neo4j")
