@@ -61,6 +61,11 @@ DEFAULTS: dict[str, Any] = {
     # 4 MB per worker.
     "RESULT_CACHE_SIZE": 2_000,
     "RESULT_CACHE_SECONDS": 1.0,
+    # A folder for the answers shared by the server's processes (None: each keeps its
+    # own). app.gunicorn_conf names one for its workers; its size limit in bytes (0: each
+    # worker keeps its own answers only).
+    "RESULT_CACHE_DIR": None,
+    "RESULT_CACHE_SHARED_BYTES": 64 * 2**20,
     # Plan the recommendation queries in the background as soon as Neo4j answers (at
     # start and after an outage): a restarted Neo4j takes seconds of CPU to plan them,
     # which a request would otherwise wait for, and under load give up on (the deadline).
@@ -97,8 +102,14 @@ def get_cache() -> ResultCache:
     """This process's cache of recent recommendation answers for the current app."""
     from app.recommend import ResultCache
 
-    return _per_app("musicgraph_cache", lambda app: ResultCache(
-        int(app.config["RESULT_CACHE_SIZE"]), float(app.config["RESULT_CACHE_SECONDS"])))
+    def make(app: Flask) -> ResultCache:
+        shared = app.config["RESULT_CACHE_DIR"]
+        return ResultCache(int(app.config["RESULT_CACHE_SIZE"]),
+                           float(app.config["RESULT_CACHE_SECONDS"]),
+                           shared_dir=Path(shared) if shared else None,
+                           shared_bytes=int(app.config["RESULT_CACHE_SHARED_BYTES"]))
+
+    return _per_app("musicgraph_cache", make)
 
 
 def get_db() -> Database:

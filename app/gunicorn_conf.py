@@ -9,11 +9,17 @@ The master names one folder in ``PROMETHEUS_MULTIPROC_DIR`` before it forks (wor
 inherit it and write their samples there), empties it at start (files of an earlier
 run would count again), and marks a worker's files dead when the worker exits, so a
 replaced worker's gauges stop counting. Importing this module changes nothing.
+
+Result cache: the master also names a folder in ``MUSICGRAPH_RESULT_CACHE_DIR``, the
+recommendation answers its workers share (``app.recommend.ResultCache``): made fresh
+and owner-only at start, removed at exit, so no answer outlives the server that
+computed it. A folder the environment names is used instead, emptied at start.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -45,6 +51,21 @@ def on_starting(server: Any) -> None:
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
         stale.unlink()
+    cache = os.environ.get("MUSICGRAPH_RESULT_CACHE_DIR")
+    if cache:
+        import diskcache
+
+        with diskcache.Cache(cache) as earlier:  # its answers only, not the folder's files
+            earlier.clear()
+    else:
+        os.environ["MUSICGRAPH_RESULT_CACHE_DIR"] = tempfile.mkdtemp(prefix="musicgraph-cache-")
+        os.environ["_MUSICGRAPH_RESULT_CACHE_MADE"] = "1"
+
+
+def on_exit(server: Any) -> None:
+    """In the master, at shutdown: the shared result cache's folder, if it made it."""
+    if os.environ.pop("_MUSICGRAPH_RESULT_CACHE_MADE", None):
+        shutil.rmtree(os.environ.pop("MUSICGRAPH_RESULT_CACHE_DIR", ""), ignore_errors=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -29,8 +29,10 @@ come from the ranker's artifact, so serving draws candidates as the ranker was f
 from __future__ import annotations
 
 import functools
+import logging
 import pickle
 import re
+import sqlite3
 import threading
 import time
 import zlib
@@ -41,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import diskcache
 import neo4j
 import numpy as np
 from neo4j.exceptions import ClientError
@@ -51,6 +54,8 @@ from musicgraph.db import Database, without_deadline
 from musicgraph.errors import DatabaseUnavailableError, InputError, ModelError, NotFoundError
 from musicgraph.ranking import RANKER_FILE, Ranker, RankingConfig, seed_context
 from musicgraph.schema import MODEL_ARTIFACTS, MODEL_META_KEY, SEARCH_INDEX, VECTOR_INDEX
+
+log = logging.getLogger(__name__)
 
 #: The served ranking's defaults (candidate counts come from the ranker's artifact).
 DEFAULTS = RankingConfig()
@@ -454,19 +459,41 @@ class ResultCache:
     (the soak's workers grew by 48% holding 2,000 as objects), and unpickling a hit is
     faster than the deep copy it replaces; each caller gets its own copy to change.
 
+    With ``shared_dir``, answers are also kept in a cache on disk (diskcache: SQLite,
+    safe across processes) that every gunicorn worker of one server opens: an answer one
+    worker computed is a hit for the others, instead of being computed once per worker
+    (with three workers, two of three first repeats were computed again). This process's
+    own recent answers stay in memory in front of it, so a repeated hit costs no file
+    read. The folder is the server's own (``app.gunicorn_conf`` makes it, owner-only, and
+    removes it at exit), so what is unpickled from it was written by this server.
+
     Args:
-        size: answers kept (per process).
+        size: answers kept in this process's memory.
         state_seconds: how long a read of the graph state is trusted.
+        shared_dir: the folder of the cache shared with the other workers (None: none).
+        shared_bytes: the shared cache's size limit (the least recently stored go first;
+            0: no shared cache).
     """
 
-    def __init__(self, size: int, state_seconds: float = 1.0) -> None:
+    #: Seconds a shared-cache read or write may wait on another process's write.
+    SHARED_TIMEOUT = 0.5
+
+    def __init__(self, size: int, state_seconds: float = 1.0, shared_dir: Path | None = None,
+                 shared_bytes: int = 64 * 2**20) -> None:
         self.size = size
         self.state_seconds = state_seconds
         self._items: OrderedDict[Any, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._state: tuple[float, tuple[Any, ...]] | None = None
         self.hits = 0
+        self.shared_hits = 0
         self.misses = 0
+        self._shared: diskcache.Cache | None = None
+        if shared_dir is not None and size > 0 and shared_bytes > 0:
+            # Values are our compressed bytes, stored as they are (no pickling by diskcache).
+            # A busy SQLite file is waited on for at most SHARED_TIMEOUT s, then passed by.
+            self._shared = diskcache.Cache(str(shared_dir), size_limit=shared_bytes,
+                                           timeout=self.SHARED_TIMEOUT)
 
     def graph_state(self, db: Database) -> tuple[Any, ...]:
         """The graph's (model version, embeddings written at), re-read when stale."""
@@ -479,16 +506,30 @@ class ResultCache:
             self._state = state
         return state[1]
 
+    @staticmethod
+    def _shared_key(key: Any) -> str:
+        # The same text in every worker (a tuple of ids, numbers, versions and a time).
+        return repr(key)
+
     def get(self, key: Any) -> Any:
         """A copy of the answer stored under ``key``, or None."""
         with self._lock:
             value = self._items.get(key)
-            if value is None:
+            if value is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+        if value is None and self._shared is not None:
+            found = self._shared_call(self._shared.get, self._shared_key(key))
+            if isinstance(found, bytes):
+                value = found
+                self._remember(key, value)
+                with self._lock:
+                    self.shared_hits += 1
+        if value is None:
+            with self._lock:
                 self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-        # Our own bytes, made by put() in this process: never data from outside.
+            return None
+        # Bytes made by put() in this server's processes: never data from outside.
         return pickle.loads(zlib.decompress(value))
 
     def put(self, key: Any, value: Any) -> None:
@@ -496,11 +537,31 @@ class ResultCache:
         if self.size <= 0:
             return
         packed = zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1)
+        self._remember(key, packed)
+        if self._shared is not None:
+            self._shared_call(self._shared.set, self._shared_key(key), packed)
+
+    @staticmethod
+    def _shared_call(method: Any, *args: Any) -> Any:
+        """A shared-cache read or write; on a busy or broken file, None (a miss, or an
+        answer not shared): a cache never fails a request."""
+        try:
+            return method(*args)
+        except (diskcache.Timeout, sqlite3.Error, OSError) as exc:
+            log.warning("shared result cache skipped: %s", exc)
+            return None
+
+    def _remember(self, key: Any, packed: bytes) -> None:
         with self._lock:
             self._items[key] = packed
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def close(self) -> None:
+        """Close the shared cache's files (the answers stay for the other workers)."""
+        if self._shared is not None:
+            self._shared.close()
 
 
 def rank_rows(rows: list[dict[str, Any]], ranker: Ranker) -> list[dict[str, Any]]:

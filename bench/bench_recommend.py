@@ -16,10 +16,13 @@ Each repeat measures, in this order and on the same machine:
   sets drawn from the largest playlists);
 - ``search_p50_ms``: one client, ``GET /api/songs?q=<words of a title>``.
 
-The app's result cache is on, as deployed: this measures repeat traffic. The cache is per
-worker, and the warm-up does not reach every song on every worker, so the first repeats'
-p99 includes a worker's first request for a song (computed, not cached). ``--no-cache`` turns it off, so every request
-computes its answer (first-time traffic); the report says which (``result_cache``).
+The app's result cache is on, as deployed: this measures repeat traffic. The workers
+share it (a folder app/gunicorn_conf.py makes), so an answer is computed once per
+server, not once per worker; ``--per-worker-cache`` keeps each worker's answers its own
+(as before the cache was shared: a worker's first request for a song is computed even
+when another worker has the answer). ``--no-cache`` turns it off, so every request
+computes its answer (first-time traffic); the report says which (``result_cache``:
+``shared``, ``per worker`` or ``off``).
 
 The JSON holds the medians across repeats (``--repeats``, default 3), each repeat's raw
 figures under ``repeats``, and ``api_over_bare`` = api_rps_32 / bare_rps_32. wrk (Debian's
@@ -199,6 +202,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cache", action="store_true",
                    help="turn the app's result cache off (every request computes its answer)")
+    p.add_argument("--per-worker-cache", action="store_true",
+                   help="each gunicorn worker keeps its own answers (no shared cache)")
     args = p.parse_args()
 
     settings = Neo4jSettings.from_env()
@@ -217,6 +222,8 @@ def main() -> None:
            "NEO4J_PASSWORD": settings.password, "NEO4J_DATABASE": settings.database}
     if args.no_cache:
         env["MUSICGRAPH_RESULT_CACHE_SIZE"] = "0"
+    if args.per_worker_cache:
+        env["MUSICGRAPH_RESULT_CACHE_SHARED_BYTES"] = "0"
     repeats: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
@@ -250,7 +257,8 @@ def main() -> None:
     report.update({"repeats": repeats, "songs": len(songs), "k": args.k,
                    "gunicorn_workers": args.workers, "clients": args.clients,
                    "seconds_per_run": args.seconds, "cpus": os.cpu_count(),
-                   "result_cache": not args.no_cache})
+                   "result_cache": "off" if args.no_cache else
+                   "per worker" if args.per_worker_cache else "shared"})
     print(json.dumps(report, indent=2))
 
 

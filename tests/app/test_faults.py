@@ -50,6 +50,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     port: int
     log: Path
+    answers: Path  # the result cache the workers share
 
     def workers(self) -> set[int]:
         return {c.pid for c in psutil.Process(self.proc.pid).children()}
@@ -168,6 +169,7 @@ def server(loaded_private: PrivateNeo4j,
     port = free_port()
     log = tmp / "gunicorn.log"
     env = {**os.environ, **loaded_private.env(), "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+           "MUSICGRAPH_RESULT_CACHE_DIR": str(tmp / "answers"),
            # A person waits for the answer: retry a lost Neo4j for 1 s, then 503.
            "MUSICGRAPH_NEO4J_RETRY_SECONDS": "1.0", "MUSICGRAPH_MODELS": str(tmp / "models")}
     with open(log, "wb") as fh:
@@ -175,7 +177,7 @@ def server(loaded_private: PrivateNeo4j,
             [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
              "-b", f"127.0.0.1:{port}", "-w", str(WORKERS), "--threads", str(THREADS),
              "app.wsgi:app"], cwd=support.ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    srv = Server(proc=proc, port=port, log=log)
+    srv = Server(proc=proc, port=port, log=log, answers=tmp / "answers")
     try:
         def ready() -> bool:
             assert proc.poll() is None, log.read_text()[-3000:]
@@ -212,6 +214,18 @@ def test_metrics_add_up_every_workers_requests(server: Server) -> None:
     assert support.metric_sample(text, "musicgraph_http_request_duration_seconds_bucket",
                   endpoint="api.explain", le="+Inf") == before + n
     assert support.metric_sample(text, "musicgraph_model_info", data_hash="none") == 1
+
+
+def test_workers_share_one_result_cache(server: Server) -> None:
+    import diskcache
+
+    # The warm-up asked each recommendation of the mix on every worker's behalf: each
+    # answer is in the shared folder once, whichever worker computed it.
+    recommendations = {p for p in MIX if "recommendations" in p}
+    with diskcache.Cache(str(server.answers)) as shared:
+        keys = list(shared.iterkeys())
+    assert len(keys) >= len(recommendations), keys
+    assert all(isinstance(shared_key, str) for shared_key in keys)
 
 
 def first_200(server: Server, path: str, since: float, out: dict[str, float]) -> None:
