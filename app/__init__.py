@@ -191,6 +191,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config.setdefault("NEO4J", Neo4jSettings.from_env())
+    if (app.config["RESULT_CACHE_DIR"] and int(app.config["RESULT_CACHE_SIZE"]) > 0
+            and int(app.config["RESULT_CACHE_SHARED_BYTES"]) > 0):
+        from app.recommend import check_shared_dir
+
+        check_shared_dir(Path(app.config["RESULT_CACHE_DIR"]))  # at start, not per request
     app.json.sort_keys = bool(app.config["JSON_SORT_KEYS"])  # type: ignore[attr-defined]
 
     from app import api, pages, telemetry

@@ -13,7 +13,8 @@ replaced worker's gauges stop counting. Importing this module changes nothing.
 Result cache: the master also names a folder in ``MUSICGRAPH_RESULT_CACHE_DIR``, the
 recommendation answers its workers share (``app.recommend.ResultCache``): made fresh
 and owner-only at start, removed at exit, so no answer outlives the server that
-computed it. A folder the environment names is used instead, emptied at start.
+computed it. A folder the environment names is used instead (it must be this user's
+alone: the answers are unpickled), emptied at start.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def on_starting(server: Any) -> None:
     if cache:
         import diskcache
 
+        from app.recommend import check_shared_dir
+
+        check_shared_dir(Path(cache))  # refuse to start on a folder others may write in
         with diskcache.Cache(cache) as earlier:  # its answers only, not the folder's files
             earlier.clear()
     else:

@@ -95,6 +95,7 @@ def test_gunicorn_makes_the_shared_folder_owner_only_and_removes_it(
     assert not folder.exists() and "MUSICGRAPH_RESULT_CACHE_DIR" not in os.environ
     # A folder the operator names is kept, its earlier answers dropped, other files kept.
     named = tmp_path / "named"
+    named.mkdir(mode=0o700)
     with recommend.diskcache.Cache(str(named)) as earlier:
         earlier.set("old", b"answer")
     (named / "keep.txt").write_text("mine")
@@ -131,3 +132,27 @@ def test_a_busy_or_broken_shared_cache_is_a_miss_not_an_error(
     assert cache.get(("b",)) == {"answer": 2}
     assert (cache.hits, cache.shared_hits, cache.misses) == (2, 0, 1)
     cache.close()
+
+
+def test_a_shared_folder_others_may_write_in_is_refused(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from app import create_app, gunicorn_conf
+    from musicgraph.errors import InputError
+
+    # Answers are unpickled: a folder another user could write in would run their code.
+    open_folder = tmp_path / "open"
+    open_folder.mkdir()
+    open_folder.chmod(0o777)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.setenv("MUSICGRAPH_RESULT_CACHE_DIR", str(open_folder))
+    with pytest.raises(InputError, match="chmod 700"):
+        gunicorn_conf.on_starting(None)
+    # (The app outside gunicorn: prometheus' multiprocess mode must stay off for the
+    # rest of the session's apps.)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    with pytest.raises(InputError, match="must belong to this user"):
+        create_app({"RESULT_CACHE_DIR": str(open_folder)})
+    # A missing one is made owner-only; the app starts.
+    fresh = tmp_path / "fresh"
+    create_app({"RESULT_CACHE_DIR": str(fresh)})
+    assert fresh.stat().st_mode & 0o777 == 0o700
