@@ -34,7 +34,7 @@ from neo4j.exceptions import Neo4jError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from musicgraph.config import Neo4jSettings, models_dir
+from musicgraph.config import Neo4jSettings, models_dir, require_private_dir
 from musicgraph.db import Database, set_work_deadline
 from musicgraph.errors import DatabaseUnavailableError, InputError, MusicGraphError
 from musicgraph.ranking import Ranker
@@ -193,9 +193,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("NEO4J", Neo4jSettings.from_env())
     if (app.config["RESULT_CACHE_DIR"] and int(app.config["RESULT_CACHE_SIZE"]) > 0
             and int(app.config["RESULT_CACHE_SHARED_BYTES"]) > 0):
-        from app.recommend import check_shared_dir
-
-        check_shared_dir(Path(app.config["RESULT_CACHE_DIR"]))  # at start, not per request
+        require_private_dir(Path(app.config["RESULT_CACHE_DIR"]),  # at start, not per request
+                            "MUSICGRAPH_RESULT_CACHE_DIR")
     app.json.sort_keys = bool(app.config["JSON_SORT_KEYS"])  # type: ignore[attr-defined]
 
     from app import api, pages, telemetry

@@ -56,9 +56,10 @@ def on_starting(server: Any) -> None:
     if cache:
         import diskcache
 
-        from app.recommend import check_shared_dir
+        from musicgraph.config import require_private_dir
 
-        check_shared_dir(Path(cache))  # refuse to start on a folder others may write in
+        # Refuse to start on a folder others may write in.
+        require_private_dir(Path(cache), "MUSICGRAPH_RESULT_CACHE_DIR")
         with diskcache.Cache(cache) as earlier:  # its answers only, not the folder's files
             earlier.clear()
     else:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import pickle
 import re
 import sqlite3
@@ -447,22 +446,6 @@ def _seed_summaries(ids: list[str], songs: list[dict[str, Any]]) -> list[dict[st
         raise NotFoundError(f"no song with id {missing[0]!r}" if len(missing) == 1
                             else f"no songs with ids {', '.join(map(repr, missing[:10]))}")
     return [{**song_summary(by_id[i]), "embedded": by_id[i]["embedded"]} for i in ids]
-
-
-def check_shared_dir(path: Path) -> None:
-    """Make the shared result cache's folder if missing (owner-only), and check that no
-    one else can write in it: the answers in it are unpickled.
-
-    Raises:
-        InputError: the folder belongs to another user or others may open it.
-    """
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.stat()
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise InputError(
-            f"the result cache folder {path} (MUSICGRAPH_RESULT_CACHE_DIR) must belong to "
-            "this user and be closed to others (chmod 700): the answers in it are unpickled",
-            f"owner uid {st.st_uid}, mode {oct(st.st_mode & 0o777)}")
 
 
 class ResultCache:

@@ -69,3 +69,24 @@ def default_csv() -> Path:
 def models_dir() -> Path:
     """Where training writes checkpoints and reports (``MUSICGRAPH_MODELS``, default ``./models``)."""
     return Path(os.environ.get("MUSICGRAPH_MODELS", PROJECT_ROOT / "models"))
+
+
+def require_private_dir(path: Path, setting: str) -> None:
+    """Make the folder ``path`` if missing (owner-only), and check that no one else can
+    write in it: for files this process unpickles (the web app's shared result cache).
+    Here rather than in app.recommend: gunicorn's master calls it, and need not load
+    the recommendation code (numpy, the ranker, diskcache) that only workers use.
+
+    Raises:
+        InputError: the folder belongs to another user or others may open it; names
+            ``setting``, the variable that named the folder.
+    """
+    from musicgraph.errors import InputError
+
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise InputError(
+            f"the result cache folder {path} ({setting}) must belong to this user and be "
+            "closed to others (chmod 700): the answers in it are unpickled",
+            f"owner uid {st.st_uid}, mode {oct(st.st_mode & 0o777)}")
