@@ -318,6 +318,48 @@ def _recall_at_10(scores: list[np.ndarray], labels: list[np.ndarray],
     return float(np.mean(vals)) if vals else 0.0
 
 
+def fit_pairwise(z: np.ndarray, labels: Sequence[np.ndarray], queries: np.ndarray, *,
+                 c: float, pairs_per_positive: int, seed: int) -> LogisticRegression:
+    """A linear scorer that orders each query's positives above its negatives.
+
+    Each example is the difference of a positive's and a sampled negative's features
+    within one query, both ways round, with no intercept; every query weighs the same.
+
+    Args:
+        z: ``[E, F]`` standardised features of every query's candidates, query after query.
+        labels: one ``[C_q]`` 0/1 array per query (its candidates' rows in ``z``, in order).
+        queries: the queries to fit on (positions in ``labels``).
+        c: inverse regularisation strength.
+        pairs_per_positive: negatives sampled for each positive.
+        seed: seeds the negatives' sampling.
+
+    Returns:
+        The fitted model; ``coef_[0]`` is the scorer's ``[F]`` weights.
+    """
+    starts = np.cumsum([0] + [len(y) for y in labels])
+    rng = np.random.default_rng(seed)
+    diffs, wts = [], []
+    for q in queries:
+        zq, yq = z[starts[q]:starts[q + 1]], labels[q]
+        pos, neg = np.flatnonzero(yq == 1), np.flatnonzero(yq == 0)
+        if len(pos) == 0 or len(neg) == 0:
+            continue
+        n = min(len(neg), pairs_per_positive)
+        for p in pos:
+            diffs.append(zq[p] - zq[rng.choice(neg, n, replace=False)])
+            wts.append(np.full(n, 1.0 / (n * len(pos))))
+    if not diffs:
+        raise ModelError("no query to fit the pairwise ranker on has both a positive and a "
+                         "negative candidate")
+    d_all = np.concatenate(diffs)
+    w_all = np.concatenate(wts)
+    model = LogisticRegression(C=c, max_iter=2000, fit_intercept=False)
+    model.fit(np.concatenate([d_all, -d_all]),
+              np.concatenate([np.ones(len(d_all)), np.zeros(len(d_all))]),
+              sample_weight=np.concatenate([w_all, w_all]) * len(labels))
+    return model
+
+
 def fit_ranker(export: GraphExport, inner_hidden: np.ndarray, inner_embeddings: np.ndarray, *,
                model_version: str, data_hash: str,
                ranking: RankingConfig | None = None, config: RankerFitConfig | None = None,
@@ -383,25 +425,8 @@ def fit_ranker(export: GraphExport, inner_hidden: np.ndarray, inner_embeddings: 
             model = LogisticRegression(C=c, max_iter=2000)
             model.fit(z_all[rows], y_all[rows], sample_weight=weight[rows] * len(ys))
             return model
-        pair_rng = np.random.default_rng(config.seed)
-        diffs, wts = [], []
-        for q in queries_in:
-            zq, yq = z_all[starts[q]:starts[q + 1]], ys[q]
-            pos, neg = np.flatnonzero(yq == 1), np.flatnonzero(yq == 0)
-            if len(pos) == 0 or len(neg) == 0:
-                continue
-            n = min(len(neg), config.pairs_per_positive)
-            for p in pos:
-                d = zq[p] - zq[pair_rng.choice(neg, n, replace=False)]
-                diffs.append(d)
-                wts.append(np.full(n, 1.0 / (n * len(pos))))
-        d_all = np.concatenate(diffs)
-        w_all = np.concatenate(wts)
-        model = LogisticRegression(C=c, max_iter=2000, fit_intercept=False)
-        model.fit(np.concatenate([d_all, -d_all]),
-                  np.concatenate([np.ones(len(d_all)), np.zeros(len(d_all))]),
-                  sample_weight=np.concatenate([w_all, w_all]) * len(ys))
-        return model
+        return fit_pairwise(z_all, ys, queries_in, c=c,
+                            pairs_per_positive=config.pairs_per_positive, seed=config.seed)
 
     # Kind and regularisation chosen on held-out playlists (their one-seed queries too).
     playlists = np.unique(groups)
