@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,10 +47,10 @@ from evaluation.split import Split, read_rows, split_rows
 from evaluation.tasks import Task, playlist_task
 from gnn.export import GraphExport, export_graph
 from gnn.ranker import RankTables, fit_pairwise
-from musicgraph.config import Neo4jSettings, default_csv
-from musicgraph.db import Database, reset_database
+from musicgraph.config import default_csv
+from musicgraph.db import reset_database
 from musicgraph.errors import EvaluationError
-from musicgraph.neo4j_local import Instance, free_port
+from musicgraph.neo4j_local import throwaway_database
 from musicgraph.ranking import RANKER_FILE, Ranker, RankingConfig
 
 #: Rank cutoff, as the evaluation's headline metric.
@@ -175,21 +173,13 @@ def headroom(examples: Examples, saved: Ranker | None = None, *, folds: int = 5,
 
 def export_training_graph(split: Split) -> GraphExport:
     """The split's training rows through the real ETL into a private Neo4j, exported."""
-    with tempfile.TemporaryDirectory(prefix="musicgraph-headroom-") as tmp:
-        tmp_dir = Path(tmp)
+    with throwaway_database("musicgraph-headroom-") as (db, tmp_dir):
         csv = tmp_dir / "train_split.csv"
         split.train_rows.to_csv(csv, index=False)
-        password = secrets.token_urlsafe(16)
-        inst = Instance(home=tmp_dir / "neo4j", bolt_port=free_port(), http_port=free_port())
-        inst.start(password)
-        try:
-            with Database(Neo4jSettings(uri=inst.bolt_uri, password=password)) as db:
-                reset_database(db)
-                pipeline.run(db, csv, rejects_path=csv.with_suffix(".rejects.csv"),
-                             options=pipeline.EtlOptions(progress=False))
-                return export_graph(db, progress=False)
-        finally:
-            inst.stop()
+        reset_database(db)
+        pipeline.run(db, csv, rejects_path=csv.with_suffix(".rejects.csv"),
+                     options=pipeline.EtlOptions(progress=False))
+        return export_graph(db, progress=False)
 
 
 def _load(eval_dir: Path) -> tuple[dict[str, Any], list[str], np.ndarray, Ranker]:

@@ -22,8 +22,6 @@ Outputs go to ``<models>/evaluation/``: ``evaluation.json``, ``evaluation.md`` a
 
 from __future__ import annotations
 
-import secrets
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,10 +48,10 @@ from evaluation.split import Split, read_rows, split_rows
 from evaluation.tasks import Task, playlist_task, song_task
 from gnn.train import TrainConfig, train
 from gnn.writeback import record_model_version, write_embeddings
-from musicgraph.config import Neo4jSettings, default_csv, models_dir
+from musicgraph.config import default_csv, models_dir
 from musicgraph.db import Database, reset_database
 from musicgraph.errors import EvaluationError, ModelError
-from musicgraph.neo4j_local import Instance, free_port
+from musicgraph.neo4j_local import throwaway_database
 from musicgraph.ranking import RANKER_FILE, Ranker
 
 #: Method names in table order; "served" is the ranking behind the API.
@@ -232,21 +230,13 @@ def evaluate(settings: EvalSettings | None = None, seed: int = 42,
 
     config = TrainConfig(**{**asdict(settings.train), "seed": seed, "write_back": True,
                             "threads": settings.threads})
-    with tempfile.TemporaryDirectory(prefix="musicgraph-eval-") as tmp:
-        tmp_dir = Path(tmp)
+    t = time.perf_counter()
+    with throwaway_database("musicgraph-eval-") as (db, tmp_dir):
         train_csv = tmp_dir / "train_split.csv"
         split.train_rows.to_csv(train_csv, index=False)
-        password = secrets.token_urlsafe(16)
-        inst = Instance(home=tmp_dir / "neo4j", bolt_port=free_port(), http_port=free_port())
-        t = time.perf_counter()
-        inst.start(password)
-        try:
-            with Database(Neo4jSettings(uri=inst.bolt_uri, password=password)) as db:
-                report = _run_on_graph(db, split, tasks, train_csv, config, out_dir, per_query,
-                                       leaks, timings, progress, settings)
-                timings["neo4j_total"] = time.perf_counter() - t
-        finally:
-            inst.stop()
+        report = _run_on_graph(db, split, tasks, train_csv, config, out_dir, per_query,
+                               leaks, timings, progress, settings)
+        timings["neo4j_total"] = time.perf_counter() - t
 
     timings["total"] = time.perf_counter() - t0
     report.update({

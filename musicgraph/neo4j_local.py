@@ -16,6 +16,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -31,7 +32,8 @@ import platformdirs
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from musicgraph.config import DEFAULT_PASSWORD
+from musicgraph.config import DEFAULT_PASSWORD, Neo4jSettings
+from musicgraph.db import Database
 from musicgraph.errors import ServerError
 
 NEO4J_VERSION = "5.26.30"
@@ -496,4 +498,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-__all__ = ["Instance", "provision", "cache_dir", "default_home", "free_port"]
+
+@contextlib.contextmanager
+def throwaway_database(prefix: str = "musicgraph-") -> Iterator[tuple[Database, Path]]:
+    """A private Neo4j for one job: a temporary home, free ports, a random password.
+
+    Yields:
+        The driver and the temporary folder (the job may keep its own files there);
+        on exit the server is stopped and the folder removed.
+
+    Raises:
+        ServerError: the server did not start.
+    """
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        tmp_dir = Path(tmp)
+        password = secrets.token_urlsafe(16)
+        inst = Instance(home=tmp_dir / "neo4j", bolt_port=free_port(), http_port=free_port())
+        inst.start(password)
+        try:
+            with Database(Neo4jSettings(uri=inst.bolt_uri, password=password)) as db:
+                yield db, tmp_dir
+        finally:
+            inst.stop()
+
+
+__all__ = ["Instance", "provision", "cache_dir", "default_home", "free_port",
+           "throwaway_database"]

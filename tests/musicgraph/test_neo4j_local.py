@@ -13,7 +13,7 @@ from neo4j import GraphDatabase
 
 from musicgraph.cli import cli
 from musicgraph.errors import ServerError
-from musicgraph.neo4j_local import Instance, cache_dir, free_port
+from musicgraph.neo4j_local import Instance, cache_dir, free_port, throwaway_database
 from tests import support
 
 pytestmark = pytest.mark.neo4j
@@ -94,3 +94,13 @@ def test_stop_ends_the_server_and_status_says_so(instance: Instance) -> None:
     again = Instance.at(instance.home)
     assert (again.bolt_port, again.http_port) == (instance.bolt_port, instance.http_port)
     assert again.start(PASSWORD)["running"]
+
+
+def test_a_throwaway_database_answers_then_leaves_nothing_behind() -> None:
+    with throwaway_database("musicgraph-test-") as (db, tmp_dir):
+        assert db.run_auto("RETURN 1 AS one")[0]["one"] == 1
+        home = tmp_dir / "neo4j"
+        pid = Instance.at(home).pid()
+        assert pid is not None
+    assert not tmp_dir.exists()
+    assert not Path(f"/proc/{pid}").exists()
