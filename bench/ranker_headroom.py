@@ -43,6 +43,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from etl import pipeline
 from evaluation import metrics
+from evaluation.run import load_embeddings, load_ranker, split_key
 from evaluation.split import Split, read_rows, split_rows
 from evaluation.tasks import Task, playlist_task
 from gnn.export import GraphExport, export_graph
@@ -182,47 +183,30 @@ def export_training_graph(split: Split) -> GraphExport:
         return export_graph(db, progress=False)
 
 
-def _load(eval_dir: Path) -> tuple[dict[str, Any], list[str], np.ndarray, Ranker]:
-    """The evaluation's report, embeddings and saved ranker.
-
-    Raises:
-        EvaluationError: a file is missing.
-    """
-    report_path, emb_path = eval_dir / "evaluation.json", eval_dir / "embeddings.npz"
-    for path in (report_path, emb_path, eval_dir / RANKER_FILE):
-        if not path.is_file():
-            raise EvaluationError(f"{path} is missing: run `musicgraph evaluate` first")
-    report = json.loads(report_path.read_text())
-    with np.load(emb_path) as npz:
-        ids = [str(s) for s in npz["song_ids"]]
-        vectors = np.asarray(npz["vectors"], dtype=np.float32)
-    return report, ids, vectors, Ranker.load(eval_dir / RANKER_FILE)
-
-
 def run(eval_dir: Path, csv_path: Path | None = None, folds: int = 5) -> dict[str, Any]:
     """Rebuild the evaluation's split, export its training graph and measure the headroom.
 
     Raises:
-        EvaluationError: the folder lacks a file, or its embeddings are of another split.
+        EvaluationError: the folder lacks a file, or its embeddings are of another split
+            (checked as ``musicgraph evaluate --embeddings`` checks them).
     """
     t0 = time.perf_counter()
-    report, ids, vectors, saved = _load(eval_dir)
+    report_path = eval_dir / "evaluation.json"
+    if not report_path.is_file():
+        raise EvaluationError(f"{report_path} is missing: run `musicgraph evaluate` first")
+    report = json.loads(report_path.read_text())
     seed = int(report["seed"])
     split = split_rows(read_rows(csv_path or default_csv()), seed,
                        float(report["protocol"]["hide_fraction"]))
+    ids, vectors = load_embeddings(eval_dir / "embeddings.npz", split_key(split, seed))
+    saved = load_ranker(eval_dir / RANKER_FILE)
     task = playlist_task(split, seed)
     export = export_training_graph(split)
     by_id = {s: i for i, s in enumerate(ids)}
-    lacking = [s for s in export.song_ids if s not in by_id]
-    if lacking:
-        raise EvaluationError(f"{eval_dir / 'embeddings.npz'} lacks {len(lacking)} songs of "
-                              f"seed {seed}'s split: another split's run?")
     tables = RankTables(export, vectors[[by_id[s] for s in export.song_ids]])
     examples = build_examples(tables, split, task, saved.ranking_config())
     recall = headroom(examples, saved, folds=folds, seed=seed)
-    best_baseline = max(
-        (name for name in report["methods"] if name not in ("graphsage", "served")),
-        key=lambda name: report["methods"][name]["playlist"]["recall@10"])
+    best_baseline = report["verdict"]["best_other_recall@10"]
     base = report["methods"][best_baseline]["playlist"]["recall@10"]
     starts = examples.starts
     return {

@@ -278,13 +278,11 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
     timings["etl"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    key = {"seed": config.seed, "hide_fraction": float(split.hidden.nnz /
-                                                       (split.hidden.nnz + split.visible.nnz)),
-           "songs": split.num_songs}
+    key = split_key(split, config.seed)
     train_info: dict[str, Any]
     if settings.embeddings is not None:
-        song_ids, vectors = _load_embeddings(settings.embeddings, key)
-        ranker = _load_ranker(Path(settings.embeddings).with_name(RANKER_FILE))
+        song_ids, vectors = load_embeddings(settings.embeddings, key)
+        ranker = load_ranker(Path(settings.embeddings).with_name(RANKER_FILE))
         write_embeddings(db, song_ids, torch.from_numpy(vectors), full=True,
                          batch_size=config.batch_size, progress=progress)
         record_model_version(db, ranker.model_version, ranker.data_hash)
@@ -336,7 +334,15 @@ def _run_on_graph(db: Database, split: Split, tasks: list[Task], train_csv: Path
                     "counts": etl.counts}}
 
 
-def _load_ranker(path: Path) -> Ranker:
+def split_key(split: Split, seed: int) -> dict[str, Any]:
+    """What an ``embeddings.npz`` records of the split it was trained on (seed, share of
+    memberships hidden, songs), to check a reused file against."""
+    return {"seed": seed,
+            "hide_fraction": float(split.hidden.nnz / (split.hidden.nnz + split.visible.nnz)),
+            "songs": split.num_songs}
+
+
+def load_ranker(path: Path) -> Ranker:
     """The ranker saved beside a reused ``embeddings.npz``.
 
     Raises:
@@ -349,7 +355,7 @@ def _load_ranker(path: Path) -> Ranker:
                               exc.message) from exc
 
 
-def _load_embeddings(path: Path, key: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+def load_embeddings(path: Path, key: dict[str, Any]) -> tuple[list[str], np.ndarray]:
     """Song ids and vectors of an earlier run's ``embeddings.npz``, checked against ``key``.
 
     Raises:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation.run import EvalSettings, _load_embeddings, evaluate, served_topk
+from evaluation.run import EvalSettings, evaluate, load_embeddings, served_topk
 from evaluation.split import Split
 from evaluation.tasks import song_task
 from gnn.train import TrainConfig
@@ -43,12 +43,12 @@ def test_reused_embeddings_must_come_from_the_same_split(tmp_path: Path):
     np.savez_compressed(path, song_ids=np.asarray(["a", "b", "c"]),
                         vectors=np.eye(3, dtype=np.float32), **{k: np.asarray(v)
                                                                 for k, v in key.items()})
-    ids, vectors = _load_embeddings(path, key)
+    ids, vectors = load_embeddings(path, key)
     assert ids == ["a", "b", "c"] and vectors.shape == (3, 3)
     with pytest.raises(EvaluationError, match="not trained on this split"):
-        _load_embeddings(path, {**key, "seed": 7})
+        load_embeddings(path, {**key, "seed": 7})
     with pytest.raises(EvaluationError, match="no embeddings file"):
-        _load_embeddings(tmp_path / "missing.npz", key)
+        load_embeddings(tmp_path / "missing.npz", key)
 
 
 @pytest.mark.neo4j
